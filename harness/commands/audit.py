@@ -1,0 +1,17 @@
+"""`harness audit` (placeholder until its issue lands; replace this whole module)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("audit", help="(not built yet)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    print("harness audit: not built yet", file=sys.stderr)
+    return 2
