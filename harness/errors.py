@@ -1,11 +1,11 @@
 """The harness's exception tree. A misbehaving queue is a finding, never an exception.
 
-    HarnessError
-     ├── ConfigError          bad option, flag or environment value (CLI exit 2)
-     ├── HistoryError         unreadable or malformed history (CLI exit 2)
-     │    └── MalformedEventError   one bad line: file, line number, what is wrong
-     └── ServerError          a server the harness owns failed to start or stop
-          └── RedisStartError
+HarnessError
+ ├── ConfigError          bad option, flag or environment value (CLI exit 2)
+ ├── HistoryError         unreadable or malformed history (CLI exit 2)
+ │    └── MalformedEventError   one bad line: file, line number, what is wrong
+ └── ServerError          a server the harness owns failed to start or stop
+      └── RedisStartError
 """
 
 from __future__ import annotations

@@ -47,9 +47,7 @@ def find_redis_server(env: EnvSettings | None = None) -> str:
     env = env or from_env()
     if env.redis_server:
         if not os.access(env.redis_server, os.X_OK):
-            raise ConfigError(
-                f"QHARNESS_REDIS_SERVER={env.redis_server} is not an executable file"
-            )
+            raise ConfigError(f"QHARNESS_REDIS_SERVER={env.redis_server} is not an executable file")
         return env.redis_server
     on_path = shutil.which("redis-server")
     if on_path:

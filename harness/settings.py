@@ -20,6 +20,7 @@ class EnvSettings:
     ci: bool
     redis_server: str | None  # QHARNESS_REDIS_SERVER: explicit path to a redis-server binary
     hypothesis_profile: str | None
+    poll_interval: str | None = None  # POLL_INTERVAL: the standalone worker's (the note's)
 
 
 def _get(name: str) -> str | None:
@@ -36,7 +37,14 @@ def from_env() -> EnvSettings:
         ci=(_get("CI") or "").lower() not in ("", "0", "false", "no"),
         redis_server=_get("QHARNESS_REDIS_SERVER"),
         hypothesis_profile=_get("QHARNESS_HYPOTHESIS_PROFILE"),
+        poll_interval=_get("POLL_INTERVAL"),
     )
+
+
+def serve_env() -> dict[str, str]:
+    """The ``QHARNESS_SERVE_*`` variables: an API process's settings, set by the harness
+    for uvicorn's worker processes (see ``reference_queue.settings.ServeSettings``)."""
+    return {k: v for k, v in os.environ.items() if k.startswith("QHARNESS_SERVE_")}
 
 
 def child_env(**overrides: str | None) -> dict[str, str]:

@@ -2,3 +2,7 @@
 fencing tokens, atomic Lua), behind one :class:`~reference_queue.types.TaskQueue`
 interface whose operations are generators that yield between Redis round trips.
 """
+
+from reference_queue.factory import IMPLS, connect, make_queue, queue_class
+
+__all__ = ["IMPLS", "connect", "make_queue", "queue_class"]

@@ -1,9 +1,9 @@
 """Exceptions of the reference queue package.
 
-    QueueError
-     ├── FaultAbort        an injected fault killed the operation at a named point
-     ├── FaultSpecError    a --faults spec could not be parsed
-     └── UnknownImplError  --impl names no queue
+QueueError
+ ├── FaultAbort        an injected fault killed the operation at a named point
+ ├── FaultSpecError    a --faults spec could not be parsed
+ └── UnknownImplError  --impl names no queue
 """
 
 from __future__ import annotations

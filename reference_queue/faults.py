@@ -83,7 +83,9 @@ def _parse_rule(part: str) -> FaultRule:
         try:
             probability = float(prob_text)
         except ValueError:
-            raise FaultSpecError(f"fault {part!r}: probability {prob_text!r} is not a number") from None
+            raise FaultSpecError(
+                f"fault {part!r}: probability {prob_text!r} is not a number"
+            ) from None
         if not 0.0 < probability <= 1.0:
             raise FaultSpecError(f"fault {part!r}: probability must be in (0, 1]")
     name, _, arg = action_text.partition(":")

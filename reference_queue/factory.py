@@ -1,0 +1,60 @@
+"""Build a queue by name: ``naive``, ``safe``, or ``module:Class`` (a third-party queue)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import redis
+
+from reference_queue.errors import UnknownImplError
+from reference_queue.types import TaskQueue
+
+IMPLS = ("naive", "safe")
+
+
+def connect(url: str, *, timeout: float = 2.0, max_connections: int = 64) -> redis.Redis:
+    """A client as the queues expect it: decoded strings, bounded timeouts (never hang)."""
+    return redis.Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        max_connections=max_connections,
+        health_check_interval=30,
+    )
+
+
+def queue_class(impl: str) -> type[Any]:
+    if impl == "naive":
+        from reference_queue.naive import NaiveQueue
+
+        return NaiveQueue
+    if impl == "safe":
+        from reference_queue.safe import SafeQueue
+
+        return SafeQueue
+    module_name, sep, class_name = impl.partition(":")
+    if not sep or not module_name or not class_name:
+        raise UnknownImplError(f"--impl {impl!r}: expected naive, safe or module:Class")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UnknownImplError(f"--impl {impl!r}: cannot import {module_name}: {exc}") from exc
+    cls = getattr(module, class_name, None)
+    if not isinstance(cls, type):
+        raise UnknownImplError(f"--impl {impl!r}: {module_name} has no class {class_name}")
+    return cls
+
+
+def make_queue(impl: str, client: redis.Redis, **kwargs: Any) -> TaskQueue:
+    """Instantiate a queue; keyword arguments the class does not take are dropped.
+
+    (``max_attempts`` means nothing to the naive queue, for instance.)
+    """
+    cls = queue_class(impl)
+    import inspect
+
+    accepted = inspect.signature(cls).parameters
+    queue: TaskQueue = cls(client, **{k: v for k, v in kwargs.items() if k in accepted})
+    return queue
