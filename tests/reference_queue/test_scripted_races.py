@@ -112,7 +112,8 @@ def test_f1_crash_between_pop_and_start_loses_the_task(make: MakeQueue, impl: st
         assert status(q, "t1") is TaskStatus.MISSING  # record says pending, list and set empty
         assert recovered is None  # nobody will ever run t1: lost
     else:
-        assert recovered is not None and recovered.task_id == "t1"
+        assert recovered is not None
+        assert recovered.task_id == "t1"
         assert drive(q.complete(recovered.task_id, B, recovered.token)) is Outcome.COMPLETED
 
 
@@ -166,12 +167,14 @@ def test_f6_rescue_after_completion_resurrects_the_task(make: MakeQueue, impl: s
     again = drive(q.claim(B))
     if impl == "naive":
         assert completion is Outcome.COMPLETED
-        assert again is not None and again.task_id == "t1"  # claimed after its completion
+        assert again is not None
+        assert again.task_id == "t1"
     else:
         # Safe's scan-and-rescue is one script: it finished before the completion, which
         # is therefore a stale report and is refused; B's re-run is the only completion.
         assert completion is Outcome.NOT_PROCESSING
-        assert again is not None and again.task_id == "t1"
+        assert again is not None
+        assert again.task_id == "t1"
         assert drive(q.complete(again.task_id, B, again.token)) is Outcome.COMPLETED
         assert drive(q.stats()).completed == 1
 
