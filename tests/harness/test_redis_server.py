@@ -21,7 +21,8 @@ from harness.settings import EnvSettings, from_env
 
 def _env(**kw: object) -> EnvSettings:
     """This environment with some settings replaced (no REDIS_URL, no explicit binary)."""
-    return replace(from_env(), redis_url=None, redis_server=None, **kw)  # type: ignore[arg-type]
+    fields: dict[str, object] = {"redis_url": None, "redis_server": None, **kw}
+    return replace(from_env(), **fields)  # type: ignore[arg-type]
 
 
 def test_binds_loopback_and_stops_without_leftovers() -> None:
