@@ -110,6 +110,17 @@ class ErrorOut(BaseModel):
     detail: Any
 
 
+ERROR_MEANING = {
+    401: "API key configured and the Bearer key missing or wrong",
+    404: "no such task (or route)",
+    409: "lease_lost / not_processing: the report definitely had no effect",
+    413: "payload or result over 64 KiB, or body over 1 MiB",
+    422: "bad id, header or body",
+    500: "injected_fault: a configured fault aborted the handler at that point",
+    503: "Redis unavailable: retry after Retry-After seconds",
+}
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The ``responses=`` entry of a route: each status documented with :class:`ErrorOut`."""
-    return {status: {"model": ErrorOut} for status in statuses}
+    return {s: {"model": ErrorOut, "description": ERROR_MEANING[s]} for s in statuses}

@@ -18,7 +18,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 import orjson
@@ -43,7 +43,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _CODES = {
-    400: "bad_request",
     401: "unauthorized",
     404: "not_found",
     405: "method_not_allowed",
@@ -59,7 +58,7 @@ class ApiError(Exception):
     """An answer other than success, raised by an endpoint and rendered by a handler."""
 
     def __init__(
-        self, status: int, error: str, detail: str, headers: dict[str, str] | None = None
+        self, status: int, error: str, detail: str, headers: Mapping[str, str] | None = None
     ) -> None:
         super().__init__(f"{status} {error}: {detail}")
         self.status = status
@@ -68,12 +67,14 @@ class ApiError(Exception):
         self.headers = headers
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(
+    body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
     return Response(orjson.dumps(body), status, headers, media_type="application/json")
 
 
 def error_response(
-    status: int, error: str, detail: Any, headers: dict[str, str] | None = None, **extra: Any
+    status: int, error: str, detail: Any, headers: Mapping[str, str] | None = None, **extra: Any
 ) -> Response:
     return json_response({"error": error, "detail": detail, **extra}, status, headers)
 
@@ -160,6 +161,8 @@ def install_error_handlers(app: FastAPI, retry_after: int) -> None:
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
+        if exc.status_code == 400:  # FastAPI's "error parsing the body": a bad body is 422 here
+            return error_response(422, "invalid_request", f"body: {exc.detail}")
         code = _CODES.get(exc.status_code, f"http_{exc.status_code}")
         return error_response(exc.status_code, code, exc.detail, exc.headers)
 

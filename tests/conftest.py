@@ -11,8 +11,13 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from harness.explorer.profiles import load_default_profile
 from harness.redis_server import EmbeddedRedis, RedisConfig
 from harness.settings import from_env
+
+# Hypothesis profiles dev / ci / thorough: `ci` under CI=1, else `dev`; Hypothesis's own
+# `--hypothesis-profile NAME` option overrides (its plugin loads it after this import).
+load_default_profile()
 
 
 def _worker_index(config: pytest.Config) -> int:

@@ -1,17 +1,96 @@
-"""`harness hunt` (placeholder until its issue lands; replace this whole module)."""
+"""``harness hunt``: search a queue's interleavings for races and write a race report.
+
+    harness hunt --impl naive|safe|module:Class [--budget 60s] [--seed N] [--out DIR]
+                 [--hypothesis-profile dev|ci|thorough] [--lease-timeout S]
+
+Starts its own embedded Redis (``REDIS_URL`` overrides), runs the generic state
+machine once per violation kind within the budget, and writes the report folder
+(default ``reports/<timestamp>-hunt-<impl>/``). Exit 1 when races were found, 0 when
+none, 2 on bad input.
+"""
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+import time
+from pathlib import Path
 from typing import Any
+
+import redis
+
+from harness.errors import ConfigError
+from harness.explorer.hunt import HuntPlan, hunt, write_hunt_report
+from harness.explorer.profiles import PROFILES, default_profile_name, profile
+from harness.redis_server import redis_for
+from reference_queue.errors import UnknownImplError
+from reference_queue.factory import queue_class
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
+_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def parse_budget(text: str) -> float:
+    """``60s``, ``2m``, ``90`` (seconds) -> seconds; :class:`ConfigError` otherwise."""
+    match = _DURATION.match(text.strip())
+    seconds = float(match.group(1)) * _UNIT[match.group(2)] if match else 0.0
+    if not match or seconds <= 0:
+        raise ConfigError(f"--budget {text!r}: expected a positive duration like 60s, 2m, 90")
+    return seconds
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("hunt", help="(not built yet)")
+    p = sub.add_parser(
+        "hunt",
+        help="search interleavings for races (Hypothesis), write a race report",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--impl", required=True, help="naive, safe, or module:Class")
+    p.add_argument("--budget", default="60s", help="time budget, e.g. 60s, 2m (default 60s)")
+    p.add_argument("--seed", type=int, default=0, help="first Hypothesis seed (default 0)")
+    p.add_argument("--out", type=Path, help="report folder (default reports/<time>-hunt-<impl>)")
+    p.add_argument("--lease-timeout", type=float, default=30.0, help="lease / age limit (s)")
+    p.add_argument(
+        "--hypothesis-profile",
+        choices=sorted(PROFILES),
+        default=None,
+        help="settings profile (default: ci under CI=1, else dev)",
+    )
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    print("harness hunt: not built yet", file=sys.stderr)
-    return 2
+    try:
+        queue_class(args.impl)
+    except UnknownImplError as exc:
+        raise ConfigError(str(exc)) from exc
+    if args.lease_timeout <= 0:
+        raise ConfigError("--lease-timeout must be > 0")
+    plan = HuntPlan(
+        impl=args.impl,
+        budget_s=parse_budget(args.budget),
+        seed=args.seed,
+        settings=profile(args.hypothesis_profile or default_profile_name()),
+        lease_timeout=args.lease_timeout,
+    )
+    out: Path = args.out or Path("reports") / (
+        time.strftime("%Y%m%d-%H%M%S") + f"-hunt-{_safe_name(args.impl)}"
+    )
+    print(f"hunting races in {args.impl} (budget {plan.budget_s:g}s, seed {plan.seed})",
+          file=sys.stderr)  # fmt: skip
+    with redis_for() as url:
+        client = redis.Redis.from_url(url, decode_responses=True)
+        try:
+            results = hunt(client, plan, lambda line: print(f"  {line}", file=sys.stderr))
+        finally:
+            client.close()
+    report = write_hunt_report(out, plan, results)
+    found = [str(r.target.kind) for r in results if r.found]
+    print(f"{'races found: ' + ', '.join(found) if found else 'no race found'}; report: {report}")
+    return 1 if found else 0
+
+
+def _safe_name(impl: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", impl)

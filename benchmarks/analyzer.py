@@ -1,0 +1,155 @@
+"""Benchmark: `harness analyze` on a synthetic history vs a pure-Python reference.
+
+    python -m benchmarks.analyzer --events 10000000
+
+Synthesises (once, cached under benchmarks/out/) a history with a known number of
+each violation, then measures, each in a fresh process: end-to-end analysis from the
+JSONL shards (parse, Parquet cache write, checks, report and plots), the checks alone
+on the loaded frame, a cached reload, and the line-by-line reference. Prints ratios
+against the targets and writes benchmarks/out/analyzer.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import resource
+import shutil
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from benchmarks import _reference, _synth
+
+OUT = Path(__file__).parent / "out"
+TARGETS = {"end_to_end_ev_s": 1e6, "vs_reference": 5.0, "checks_ev_s": 5e6, "peak_gb": 4.0}
+LEASE = 30.0
+
+
+def _peak_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB -> GiB
+
+
+def measure_analyzer(run_dir: str) -> dict[str, Any]:
+    from harness.analyze import analyze_run
+    from harness.checks import check_history
+    from harness.history import CACHE_NAME, load_history
+
+    path = Path(run_dir)
+    (path / CACHE_NAME).unlink(missing_ok=True)
+    start, cpu = time.perf_counter(), time.process_time()
+    report = analyze_run(path)
+    end_to_end, end_to_end_cpu = time.perf_counter() - start, time.process_time() - cpu
+    start = time.perf_counter()
+    frame = load_history(path)
+    cached_load = time.perf_counter() - start
+    best, best_cpu = float("inf"), float("inf")
+    for _ in range(3):
+        start, cpu = time.perf_counter(), time.process_time()
+        check_history(frame, lease_timeout=LEASE, drained=True)
+        best = min(best, time.perf_counter() - start)
+        best_cpu = min(best_cpu, time.process_time() - cpu)
+    return {
+        "events": len(frame),
+        "end_to_end_s": end_to_end,
+        "end_to_end_cpu_s": end_to_end_cpu,
+        "cached_load_s": cached_load,
+        "checks_s": best,
+        "checks_cpu_s": best_cpu,
+        "counts": report.counts,
+        "verdict": str(report.verdict),
+        "peak_gb": _peak_gb(),
+    }
+
+
+def measure_reference(run_dir: str) -> dict[str, Any]:
+    start, cpu = time.perf_counter(), time.process_time()
+    counts = _reference.check(_reference.load_ops(Path(run_dir)), LEASE)
+    return {
+        "reference_s": time.perf_counter() - start,
+        "reference_cpu_s": time.process_time() - cpu,
+        "counts": counts,
+        "peak_gb": _peak_gb(),
+    }
+
+
+def _in_child(fn: Callable[[str], dict[str, Any]], run_dir: Path) -> dict[str, Any]:
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(fn, str(run_dir)).result()
+
+
+def prepare(events: int, planted: int, regenerate: bool) -> tuple[Path, dict[str, int]]:
+    run_dir = OUT / f"history-{events}"
+    meta = run_dir / "planted.json"
+    if regenerate or not meta.exists():
+        shutil.rmtree(run_dir, ignore_errors=True)
+        start = time.perf_counter()
+        counts = _synth.synthesize(run_dir, events, planted=planted)
+        meta.write_text(json.dumps(counts))
+        (run_dir / "run.json").write_text(json.dumps({"drained": True, "lease_timeout": LEASE}))
+        print(f"synthesised {events:,} events in {time.perf_counter() - start:.1f} s")
+    return run_dir, json.loads(meta.read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--planted", type=int, default=100, help="violations planted per kind")
+    parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument("--skip-reference", action="store_true")
+    args = parser.parse_args()
+    run_dir, planted = prepare(args.events, args.planted, args.regenerate)
+    fast = _in_child(measure_analyzer, run_dir)
+    ref = None if args.skip_reference else _in_child(measure_reference, run_dir)
+    n = fast["events"]
+    result: dict[str, Any] = {
+        "events": n,
+        "planted": planted,
+        "analyzer": fast,
+        "reference": ref,
+        "end_to_end_ev_s": n / fast["end_to_end_s"],
+        "checks_ev_s": n / fast["checks_s"],
+        "cached_load_ev_s": n / fast["cached_load_s"],
+        "peak_gb": fast["peak_gb"],
+        "load_average_1min": os.getloadavg()[0],
+        "cpus": os.cpu_count(),
+    }
+    if ref is not None:
+        result["reference_ev_s"] = n / ref["reference_s"]
+        result["vs_reference"] = ref["reference_s"] / fast["end_to_end_s"]
+    _print(result, planted)
+    OUT.mkdir(exist_ok=True)
+    (OUT / "analyzer.json").write_text(json.dumps(result, indent=2))
+    print(f"wrote {OUT / 'analyzer.json'}")
+
+
+def _print(result: dict[str, Any], planted: dict[str, int]) -> None:
+    print(f"events: {result['events']:,}")
+    for key, target in TARGETS.items():
+        if key not in result:
+            continue
+        value = result[key]
+        ok = value <= target if key == "peak_gb" else value >= target
+        bound = "≤" if key == "peak_gb" else "≥"
+        verdict = "OK" if ok else "MISSED"
+        print(f"  {key:16} {value:>14,.2f}  target {bound} {target:,.0f}  {verdict}")
+    print(f"  cached reload    {result['cached_load_ev_s']:>14,.0f} ev/s")
+    if "reference_ev_s" in result:
+        rate = result["reference_ev_s"]
+        print(f"  reference        {rate:>14,.0f} ev/s (pure Python, orjson per line)")
+    counts = result["analyzer"]["counts"]
+    for kind, n in planted.items():
+        ref = (
+            (result["reference"] or {}).get("counts", {}).get(kind, 0)
+            if result["reference"]
+            else "-"
+        )
+        print(f"  {kind:22} planted {n:5}  analyzer {counts.get(kind, 0):5}  reference {ref}")
+
+
+if __name__ == "__main__":
+    main()

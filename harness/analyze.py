@@ -1,0 +1,68 @@
+"""``analyze_run``: a run folder's history, run.json and audit.json -> checks -> report.
+
+Used by ``harness analyze``, ``harness run``, ``harness hunt`` and the scenarios.
+Raises :class:`HistoryError` for unreadable input (the CLI turns it into exit 2).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from harness.checks import Audit, CheckReport, check_history, load_audit
+from harness.errors import HistoryError
+from harness.history import load_history, wait_for_cache
+from harness.report import write_report
+from harness.report.writer import TOP
+
+logger = logging.getLogger(__name__)
+
+
+def read_run_info(run_dir: Path) -> dict[str, Any]:
+    """``run.json`` (optional): what the run recorded about itself, e.g. lease_timeout."""
+    path = run_dir / "run.json"
+    if not path.exists():
+        return {}
+    try:
+        data = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise HistoryError(f"{path}: unreadable: {exc}") from exc
+    if not isinstance(data, dict):
+        raise HistoryError(f"{path}: expected a JSON object")
+    return data
+
+
+def _lease(run_info: dict[str, Any], given: float | None) -> float | None:
+    if given is not None:
+        return given
+    value = run_info.get("lease_timeout")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise HistoryError(f"run.json: lease_timeout must be a positive number, got {value!r}")
+    return float(value)
+
+
+def analyze_run(
+    run_dir: Path, *, lease_timeout: float | None = None, top: int = TOP
+) -> CheckReport:
+    """Check a run folder's history and write its report files into the folder."""
+    if not run_dir.is_dir():
+        raise HistoryError(f"{run_dir}: not a run folder")
+    frame = load_history(run_dir)
+    run_info = read_run_info(run_dir)
+    audit_path = run_dir / "audit.json"
+    audit: Audit | None = load_audit(audit_path) if audit_path.exists() else None
+    drained = run_info.get("drained")
+    report = check_history(
+        frame,
+        audit=audit,
+        lease_timeout=_lease(run_info, lease_timeout),
+        drained=drained if isinstance(drained, bool) else None,
+    )
+    write_report(run_dir, frame, report, run_info=run_info, top=top)
+    wait_for_cache()
+    return report

@@ -1,0 +1,150 @@
+"""The hunt: search every violation kind within a time budget, write a race report.
+
+For each kind the generic machine is searched with a target filter for that kind
+(successive seeds until found or the kind's share of the budget is spent; a search in
+progress finishes, so the budget is approximate). Each minimal counterexample is
+written as a sub run folder (``<out>/<kind>/history/explorer.jsonl`` + ``run.json``)
+and judged by the analyzer (``harness.analyze.analyze_run``, its report beside it);
+``<out>/report.md`` tells each one as the note's table, a plain-language
+explanation, and a ready-to-paste regression test; ``<out>/hunt.json`` has the figures.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import redis
+from hypothesis import settings as Settings
+
+from harness.analyze import analyze_run
+from harness.explorer.machine import queue_factory
+from harness.explorer.model import Kind, Target
+from harness.explorer.search import SearchResult, search
+from harness.explorer.story import MEANING, regression_test, steps_table
+from harness.explorer.trace import Stage
+
+HUNTED: tuple[Kind, ...] = tuple(Kind)
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HuntPlan:
+    impl: str
+    budget_s: float
+    seed: int
+    settings: Settings
+    lease_timeout: float = 30.0
+    shrink_seconds: float = 10.0
+
+
+def hunt(client: redis.Redis, plan: HuntPlan, progress: Progress) -> list[SearchResult]:
+    """One result per kind: the minimal counterexample, or the last fruitless search."""
+    factory = queue_factory(plan.impl, lease_timeout=plan.lease_timeout)
+    share = plan.budget_s / len(HUNTED)
+    results: list[SearchResult] = []
+    for kind in HUNTED:
+        started, attempt = time.perf_counter(), 0
+        while True:
+            result = search(client, factory, target=Target(kind=kind), settings=plan.settings,
+                            seed=plan.seed + attempt, shrink_seconds=plan.shrink_seconds)  # fmt: skip
+            attempt += 1
+            spent = time.perf_counter() - started
+            if result.found or spent >= share:
+                break
+        results.append(result)
+        if result.found:
+            progress(f"{kind}: FOUND, minimal run of {result.length()} steps "
+                     f"(first hit after {result.first_failure_s:.1f}s, seed {result.seed})")  # fmt: skip
+        else:
+            progress(f"{kind}: none in {spent:.1f}s ({attempt} search(es), seeds from {plan.seed})")
+    return results
+
+
+def write_hunt_report(out: Path, plan: HuntPlan, results: list[SearchResult]) -> Path:
+    """The race report folder; returns the path of its ``report.md``."""
+    out.mkdir(parents=True, exist_ok=True)
+    sections, summary = [], {}
+    for result in results:
+        summary[str(result.target.kind)] = _summary(result)
+        if result.world is not None:
+            sections.append(_section(out, plan, result))
+    found = [r for r in results if r.found]
+    head = [
+        f"# Race report: `harness hunt --impl {plan.impl}`",
+        "",
+        f"Seed {plan.seed}, budget {plan.budget_s:g}s, lease {plan.lease_timeout:g}s. "
+        f"Kinds searched: {', '.join(str(k) for k in HUNTED)}.",
+        "",
+        f"**Verdict: {'races found' if found else 'no race found'}** "
+        f"({len(found)} of {len(results)} kinds).",
+        "",
+    ]
+    path = out / "report.md"
+    path.write_text("\n".join(head + sections))
+    (out / "hunt.json").write_bytes(
+        orjson.dumps({"impl": plan.impl, "seed": plan.seed, "budget_s": plan.budget_s,
+                      "kinds": summary}, option=orjson.OPT_INDENT_2)  # fmt: skip
+    )
+    return path
+
+
+def _summary(result: SearchResult) -> dict[str, Any]:
+    world = result.world
+    return {
+        "found": result.found,
+        "seed": result.seed,
+        "examples": result.examples,
+        "elapsed_s": round(result.elapsed_s, 3),
+        "first_failure_s": result.first_failure_s,
+        "length": result.length(),
+        "steps": [str(s) for s in world.trace.steps(Stage.SEARCH)] if world else [],
+        "setup": [str(s) for s in world.trace.steps(Stage.SETUP)] if world else [],
+    }
+
+
+def _section(out: Path, plan: HuntPlan, result: SearchResult) -> str:
+    world = result.world
+    kind = result.target.kind
+    assert world is not None and kind is not None
+    sub = out / str(kind)
+    history = sub / "history"
+    history.mkdir(parents=True, exist_ok=True)
+    (history / "explorer.jsonl").write_bytes(
+        b"".join(orjson.dumps(e) + b"\n" for e in world.history.events)
+    )
+    (sub / "run.json").write_bytes(
+        orjson.dumps({"source": "harness hunt", "impl": plan.impl, "drained": True,
+                      "lease_timeout": plan.lease_timeout, "kind": str(kind)})  # fmt: skip
+    )
+    verdict = analyze_run(sub, lease_timeout=plan.lease_timeout)
+    seen = sorted(k for k, r in verdict.results.items() if r.verdict == "fail")
+    findings = result.findings()
+    return "\n".join(
+        [
+            f"## {kind}",
+            "",
+            f"**What it means:** {MEANING[kind]}.",
+            "",
+            f"**What happened:** {findings[0].explanation}." if findings else "",
+            "",
+            f"Minimal run: {result.length()} steps after the setup (found after "
+            f"{result.first_failure_s or 0:.1f}s, seed {result.seed}, shrunk, then replayed).",
+            "",
+            steps_table(world, result.target),
+            "",
+            f"The history checks on this run's events (`{kind}/report.md`): "
+            f"{', '.join(seen) if seen else 'no violation in the history alone'}.",
+            "",
+            "Regression test (paste into `tests/`; it fails while the race is there):",
+            "",
+            "```python",
+            regression_test(plan.impl, kind, world, lease_timeout=plan.lease_timeout),
+            "```",
+            "",
+        ]
+    )

@@ -1,0 +1,203 @@
+"""The one generic Hypothesis state machine: rules are single steps of named actors.
+
+:func:`machine_for` builds a ``RuleBasedStateMachine`` class for an
+:class:`Exploration` (a Redis client, a queue factory, the actors, and a
+:class:`~harness.explorer.model.Target` saying which findings fail the run). Rules are
+generated per actor, so a shrunk run prints as ``state.w0_claim()``,
+``state.w0_step()``, ``state.clock_advance()``...:
+
+- workers ``W0..``: claim / complete / fail (retry or not) / heartbeat — each starts an
+  operation and performs its first round trip — then ``step`` (one more round trip)
+  or ``crash`` (abandon the op and every claim held, between any two steps);
+- janitors ``J0..``: rescue_expired, step, crash;
+- the producer: submit a new id, resubmit an existing one, step;
+- the clock: jump past the lease, so leases expire on demand.
+
+Each example flushes the database first. After every step the model judges the
+answers and the queue's state; at the end a healthy worker and janitor drain the queue
+and exactly-once is judged, as is the history (by the analyzer, when one is given).
+No rule knows any bug: what fails a run is only the target's filter over findings.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import redis
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
+
+from harness.explorer.actors import Action, Step
+from harness.explorer.model import Finding, Target
+from harness.explorer.trace import Stage
+from harness.explorer.world import PRODUCER, World, WorldConfig
+from reference_queue.clock import ManualClock
+from reference_queue.factory import make_queue, queue_class
+from reference_queue.types import TaskQueue
+
+QueueFactory = Callable[[redis.Redis, ManualClock], TaskQueue]
+HistoryJudge = Callable[[list[dict[str, Any]], float], list[Finding]]
+
+
+def queue_factory(impl: str, *, lease_timeout: float = 30.0) -> QueueFactory:
+    """``naive``, ``safe`` or ``module:Class``; raises ``UnknownImplError`` early."""
+    queue_class(impl)
+
+    def make(client: redis.Redis, clock: ManualClock) -> TaskQueue:
+        return make_queue(impl, client, clock=clock, lease_timeout=lease_timeout)
+
+    return make
+
+
+class ViolationFound(AssertionError):
+    """A finding matched the target: Hypothesis shrinks the run that raised it."""
+
+    def __init__(self, findings: list[Finding]) -> None:
+        super().__init__("; ".join(f"{f.kind} {f.task_id}: {f.explanation}" for f in findings))
+        self.findings = findings
+
+
+@dataclass(slots=True)
+class Sink:
+    """What the examples leave behind, across a whole search (mutable, one per search)."""
+
+    started: float = field(default_factory=time.perf_counter)
+    examples: int = 0
+    steps: int = 0
+    first_failure_s: float | None = None
+    world: World | None = None  # the latest example's; after a failed search, the minimal one
+    failing: World | None = None  # the latest example that failed
+
+    def begin(self, world: World) -> None:
+        if self.world is not None:
+            self.steps += len(self.world.trace.records)
+        self.examples += 1
+        self.world = world
+
+    def failed(self, world: World) -> None:
+        if self.first_failure_s is None:
+            self.first_failure_s = time.perf_counter() - self.started
+        self.failing = world
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Exploration:
+    client: redis.Redis
+    factory: QueueFactory
+    sink: Sink
+    config: WorldConfig = WorldConfig()
+    target: Target = Target()
+    judge_history: HistoryJudge | None = None
+
+
+def machine_for(ex: Exploration) -> type[RuleBasedStateMachine]:
+    """A fresh machine class for this exploration (rules generated per actor)."""
+
+    class QueueMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            ex.client.flushdb()  # every example starts from an empty queue
+            clock = ManualClock()
+            self.world = World(ex.factory(ex.client, clock), clock, ex.config)
+            self.failed = False
+            self.quiet: frozenset[Action] = frozenset()
+            ex.sink.begin(self.world)
+
+        @initialize(tasks=st.integers(1, 2), quiet=st.frozensets(st.sampled_from(SWARM)))
+        def submit_initial_tasks(self, tasks: int, quiet: frozenset[Action]) -> None:
+            self.quiet = quiet  # swarm testing: kinds of step this example never takes
+            for _ in range(tasks):
+                self.world.run_to_end(Step(actor=PRODUCER, action=Action.SUBMIT))
+            self.world.stage = Stage.SEARCH
+
+        def do(self, step: Step) -> None:
+            self.judge(self.world.perform(step))
+
+        def judge(self, found: list[Finding]) -> None:
+            matching = [f for f in found if ex.target.matches(f)]
+            if matching:
+                self.failed = True
+                ex.sink.failed(self.world)
+                raise ViolationFound(matching)
+
+        def teardown(self) -> None:
+            if self.failed:
+                return
+            self.judge(self.world.drain())
+            if ex.judge_history is not None:
+                events = self.world.history.events
+                self.judge(ex.judge_history(events, self.world.queue.lease_timeout))
+
+    _add_rules(QueueMachine)
+    return QueueMachine
+
+
+# How often each kind of step is drawn, among those possible now. Generic, not per bug:
+# operations in flight are advanced and claims reported more often than new operations
+# start, and the disruptive steps (crash, clock, janitor) are rarer, so a run does
+# not lose or expire every task before anything interesting can happen to it.
+WEIGHTS: dict[Action, int] = {
+    Action.STEP: 6,
+    Action.CLAIM: 4,
+    Action.COMPLETE: 4,
+    Action.FAIL: 2,
+    Action.RESCUE: 2,
+    Action.ADVANCE: 2,
+    Action.CRASH: 1,
+    Action.HEARTBEAT: 1,
+    Action.SUBMIT: 1,
+    Action.RESUBMIT: 1,
+}
+
+# Swarm testing (Groce et al.): each example leaves out a random subset of these, so
+# some runs never crash, some never fail, ... and bugs that need long undisturbed
+# stretches of the other steps are reached far more often.
+SWARM = (
+    Action.CRASH,
+    Action.HEARTBEAT,
+    Action.FAIL,
+    Action.SUBMIT,
+    Action.RESUBMIT,
+    Action.RESCUE,
+    Action.ADVANCE,
+)
+
+
+# The weighted list an action is drawn from. Fixed (not rebuilt from what is possible
+# now) and filtered, so a choice keeps its meaning when the shrinker deletes steps.
+ACTION_CHOICES: tuple[Action, ...] = tuple(a for a, w in WEIGHTS.items() for _ in range(w))
+
+
+def _add_rules(cls: type[Any]) -> None:
+    """One rule, ``act``: draw a kind of step (weighted), then which actor takes it.
+
+    (One rule per actor and action would make Hypothesis pick uniformly among ~30
+    rules, most of them idle noise; the decisive steps would be too rare.)
+    """
+
+    def possible(self: Any) -> bool:
+        return any(self.world.options(a) for a in WEIGHTS if a not in self.quiet)
+
+    def act(self: Any, data: st.DataObject) -> None:
+        world = self.world
+        offered = {a: world.options(a) for a in WEIGHTS if a not in self.quiet}
+        action = data.draw(
+            st.sampled_from(ACTION_CHOICES).filter(lambda a: bool(offered.get(a))),
+            label="action",
+        )
+        options = offered[action]
+        names = {o.actor for o in options}
+        actor = data.draw(
+            st.sampled_from(world.names).filter(lambda n: n in names), label="actor"
+        )
+        mine = [o for o in options if o.actor == actor]
+        step = mine[data.draw(st.integers(0, 3), label="which") % len(mine)] if mine[1:] else mine[0]
+        if action is Action.FAIL:
+            step = replace(step, retry=data.draw(st.booleans(), label="retry"))
+        self.do(step)
+
+    act.__name__ = act.__qualname__ = "act"
+    cls.act = rule(data=st.data())(precondition(possible)(act))

@@ -1,0 +1,111 @@
+"""A counterexample told for engineers: the note's table, and a regression test.
+
+:func:`steps_table` renders a minimal run's steps in the design note's own style —
+``Time | Worker A | Worker B | Janitor | Queue state`` — one row per step, workers
+lettered in order of appearance, every janitor in the Janitor column, and the queue
+state as the queue itself reported it after the step. :func:`regression_test` writes a
+ready-to-paste pytest test that replays the literal steps and asserts the kind of
+violation is gone. Pure: no redis, no I/O.
+"""
+
+from __future__ import annotations
+
+import string
+
+from harness.explorer.actors import Role, Step
+from harness.explorer.model import Kind, Target
+from harness.explorer.trace import Stage, StepRecord
+from harness.explorer.world import World
+
+# Plain-language meaning of each kind, for the report (the analyzer explains events).
+MEANING: dict[Kind, str] = {
+    Kind.LOST: "an acknowledged task vanished: it is neither pending, processing, "
+    "completed nor failed, so no worker will ever run it",
+    Kind.DUPLICATE_COMPLETION: "one task was accepted as completed twice: its effects "
+    "happened twice",
+    Kind.STALE_COMPLETION: "a worker whose claim had been superseded (re-queued by the "
+    "janitor, or claimed by another worker) still had its report accepted",
+    Kind.RESURRECTION: "a completed task went back to the queue and was (or will be) "
+    "run again",
+    Kind.DOUBLE_CLAIM: "two workers can hold the same task at once (here: the task "
+    "sits in the pending list more than once)",
+    Kind.UNEXPECTED: "a worker was handed a task id nobody submitted",
+    Kind.AUDIT_MISMATCH: "the queue's own state contradicts what it acknowledged "
+    "(e.g. a completed task now marked failed)",
+    Kind.STUCK: "a task is still pending or processing after a healthy worker and "
+    "janitor drained the queue",
+}
+
+
+def steps_table(world: World, target: Target) -> str:
+    """The run's steps (setup folded into the first row) as a markdown table."""
+    records = [r for r in world.trace.records if r.stage is not Stage.SETUP]
+    workers = _letters(records, world)
+    header = ["Time", *(f"Worker {letter}" for letter in workers.values()), "Janitor"]
+    header.append("Queue state")
+    setup_state = next(
+        (r.state for r in reversed(world.trace.records) if r.stage is Stage.SETUP), ""
+    )
+    rows = [["T0", *([""] * len(workers)), "", f"(submitted) {setup_state}"]]
+    for n, record in enumerate(records, start=1):
+        row = [""] * len(header)
+        row[0] = f"T{n}" + (" (drain)" if record.stage is Stage.DRAIN else "")
+        column = _column(record.step, world, workers)
+        row[column] = _cell(record)
+        row[-1] = record.state
+        if any(target.matches(f) for f in record.findings):
+            row[-1] += " ⚠ " + "; ".join(str(f.kind) for f in record.findings if target.matches(f))
+            row = [f"**{c}**" if c else c for c in row]
+        rows.append(row)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _letters(records: list[StepRecord], world: World) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for record in records:
+        actor = world.actors.get(record.step.actor)
+        if actor is not None and actor.role is Role.WORKER and actor.name not in out:
+            out[actor.name] = string.ascii_uppercase[len(out) % 26]
+    return out
+
+
+def _column(step: Step, world: World, workers: dict[str, str]) -> int:
+    if step.actor in workers:
+        return 1 + list(workers).index(step.actor)
+    return 1 + len(workers)  # janitors, the producer and the clock share this column
+
+
+def _cell(record: StepRecord) -> str:
+    actor = record.step.actor
+    who = "" if actor.startswith("W") or actor == "D" else f"{actor}: "
+    return f"{who}{record.did}"
+
+
+def regression_test(impl: str, kind: Kind, world: World, *, lease_timeout: float) -> str:
+    """Pytest source replaying the literal steps; fails while the violation is there."""
+    setup = [str(s) for s in world.trace.steps(Stage.SETUP)]
+    steps = [str(s) for s in world.trace.steps(Stage.SEARCH)]
+    name = f"test_no_{kind}_{impl}".replace(":", "_").replace(".", "_")
+    return "\n".join(
+        [
+            "import redis",
+            "",
+            "from harness.explorer.machine import queue_factory",
+            "from harness.explorer.search import replay",
+            "",
+            f"SETUP = {setup!r}",
+            "STEPS = [",
+            *(f"    {s!r}," for s in steps),
+            "]",
+            "",
+            "",
+            f"def {name}(redis_client: redis.Redis) -> None:",
+            f'    """Found by `harness hunt --impl {impl}`: {kind}."""',
+            f"    factory = queue_factory({impl!r}, lease_timeout={lease_timeout!r})",
+            "    world = replay(redis_client, factory, STEPS, setup=SETUP)",
+            f'    assert [f for f in world.findings if f.kind == "{kind}"] == []',
+            "",
+        ]
+    )

@@ -1,0 +1,318 @@
+"""The explorer's engine: named actors stepping one queue, judged by the model.
+
+:class:`World` performs one :class:`~harness.explorer.actors.Step` at a time against a
+:class:`~reference_queue.types.TaskQueue` (the same generators the API drives), feeds
+every answer to the :class:`~harness.explorer.model.Model`, records history events,
+then inspects every known task and asks the model to judge the queue's state. The
+Hypothesis machine (``machine.py``) chooses the steps; the hunt's replay and the
+generated regression tests feed a literal list of steps. Nothing here knows any bug.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from harness.events import EventType, Op
+from harness.explorer.actors import ACTION_OPS, Action, Actor, InFlight, Role, Step
+from harness.explorer.model import Finding, Model
+from harness.explorer.trace import HistoryLog, Stage, StepRecord, Trace
+from harness.explorer.inspection import fetch_views
+from harness.explorer.views import describe_state
+from reference_queue.clock import ManualClock
+from reference_queue.types import Claim, Outcome, Steps, TaskQueue, TaskView, drive
+
+CLOCK = "clock"
+PRODUCER = "P"
+DRAIN_WORKER = "D"
+DRAIN_JANITOR = "DJ"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorldConfig:
+    workers: int = 3
+    janitors: int = 2
+    max_tasks: int = 4  # distinct task ids the producer may submit
+    drain_rounds: int = 40
+
+
+class World:
+    """One exploration: a queue on a flushed database, its actors, model and history."""
+
+    def __init__(self, queue: TaskQueue, clock: ManualClock, config: WorldConfig) -> None:
+        self.queue, self.clock, self.config = queue, clock, config
+        self.model = Model(queue.lease_timeout)
+        self.history = HistoryLog()
+        self.trace = Trace()
+        self.findings: list[Finding] = []
+        self.stage = Stage.SETUP
+        self.submitted: list[str] = []
+        self._seq = 0
+        self._did = ""
+        self._op_findings: list[Finding] = []
+        actors = [Actor(name=w, role=Role.WORKER) for w in worker_names(config)]
+        actors += [Actor(name=j, role=Role.JANITOR) for j in janitor_names(config)]
+        actors += [
+            Actor(name=PRODUCER, role=Role.PRODUCER),
+            Actor(name=DRAIN_WORKER, role=Role.WORKER),
+            Actor(name=DRAIN_JANITOR, role=Role.JANITOR),
+        ]
+        self.actors = {a.name: a for a in actors}
+        self.names = (*(a.name for a in actors), CLOCK)  # a fixed order, for the machine
+
+    # ---- which steps make sense now (the machine's rules choose among these) ---------
+
+    def options(self, action: Action) -> list[Step]:
+        """Every step of this kind some actor could take now, in a stable order."""
+        if action is Action.ADVANCE:
+            return [Step(actor=CLOCK, action=action)]
+        if action in (Action.SUBMIT, Action.RESUBMIT):
+            return self._submit_options(action)
+        searchers = [a for a in self.actors.values() if a.name not in (DRAIN_WORKER, DRAIN_JANITOR)]
+        match action:
+            case Action.STEP:
+                return [Step(actor=a.name, action=action) for a in searchers if not a.idle]
+            case Action.CRASH:
+                return [
+                    Step(actor=a.name, action=action)
+                    for a in searchers
+                    if a.role is not Role.PRODUCER and (not a.idle or a.held)
+                ]
+            case Action.COMPLETE | Action.FAIL:
+                return [
+                    Step(actor=a.name, action=action, task_id=c.task_id)
+                    for a in searchers
+                    if a.idle
+                    for c in a.held
+                ]
+            case Action.RESCUE:
+                return [Step(actor=a.name, action=action) for a in searchers
+                        if a.role is Role.JANITOR and a.idle]  # fmt: skip
+            case _:
+                return [Step(actor=a.name, action=action) for a in searchers
+                        if a.role is Role.WORKER and a.idle]  # fmt: skip
+
+    def allows(self, step: Step) -> bool:
+        """Whether a literal step (from a replay) can be taken now."""
+        if step.action is Action.SUBMIT:
+            producer_idle = self.actors[PRODUCER].idle
+            return producer_idle and step.task_id not in self.submitted
+        same = (o for o in self.options(step.action) if o.actor == step.actor)
+        return any(o.task_id == step.task_id for o in same)
+
+    def _submit_options(self, action: Action) -> list[Step]:
+        if not self.actors[PRODUCER].idle:
+            return []
+        if action is Action.SUBMIT:
+            room = len(self.submitted) < self.config.max_tasks
+            return (
+                [Step(actor=PRODUCER, action=action, task_id=self.next_task_id())] if room else []
+            )
+        return [Step(actor=PRODUCER, action=action, task_id=t) for t in self.submitted]
+
+    def next_task_id(self) -> str:
+        return f"t{len(self.submitted)}"
+
+    # ---- performing one step ----------------------------------------------------------
+
+    def perform(self, step: Step) -> list[Finding]:
+        """Do one step; return the findings it exposed (already recorded in the trace)."""
+        self._op_findings, self._did = [], ""
+        op = self._dispatch(step)
+        views = self.views()
+        in_flight = sum(1 for a in self.actors.values() if not a.idle)
+        found = self._op_findings + self.model.check_state(views, carried=in_flight, op=op)
+        state = describe_state(views)
+        self.trace.records.append(
+            StepRecord(
+                step=step, stage=self.stage, did=self._did, state=state, findings=tuple(found)
+            )  # fmt: skip
+        )
+        self.findings += found
+        return found
+
+    def _dispatch(self, step: Step) -> str:
+        if step.actor == CLOCK:
+            self.clock.advance(self.queue.lease_timeout + 1)
+            self._did = f"clock +{self.queue.lease_timeout + 1:g}s"
+            return "advance"
+        actor = self.actors[step.actor]
+        if step.action is Action.STEP:
+            assert actor.in_flight is not None, f"{step}: nothing in flight"
+            op = str(actor.in_flight.op)
+            self._advance(actor)
+            return op
+        if step.action is Action.CRASH:
+            self._crash(actor)
+            return "crash"
+        self._start(actor, step)
+        return str(ACTION_OPS[step.action])
+
+    def _start(self, actor: Actor, step: Step) -> None:
+        wid = actor.worker_id
+        claim = actor.holding(step.task_id)
+        gen: Steps[Any]
+        match step.action:
+            case Action.SUBMIT | Action.RESUBMIT:
+                task_id = step.task_id or self.next_task_id()
+                if task_id not in self.submitted:
+                    self.submitted.append(task_id)
+                gen = self.queue.submit(f'"job {task_id}"', task_id)  # type: ignore[arg-type]
+            case Action.CLAIM:
+                task_id, gen = None, self.queue.claim(wid)  # type: ignore[arg-type]
+            case Action.COMPLETE:
+                assert claim is not None, f"{step}: {actor.name} holds no claim of it"
+                task_id = claim.task_id
+                gen = self.queue.complete(claim.task_id, wid, claim.token, "done")  # type: ignore[arg-type]
+            case Action.FAIL:
+                assert claim is not None, f"{step}: {actor.name} holds no claim of it"
+                task_id = claim.task_id
+                gen = self.queue.fail(claim.task_id, wid, claim.token, "boom", step.retry)  # type: ignore[arg-type]
+            case Action.HEARTBEAT:
+                task_id, gen = None, self.queue.heartbeat(wid)  # type: ignore[arg-type]
+            case Action.RESCUE:
+                task_id, gen = None, self.queue.rescue_expired()
+            case _:
+                raise ValueError(f"{step}: not an operation")
+        op = ACTION_OPS[step.action]
+        token = claim.token if claim else None
+        self._seq += 1
+        actor.in_flight = InFlight(op=op, steps=gen, invoke_seq=self._seq, task_id=task_id,
+                                   token=token, claim=claim, retry=step.retry)  # fmt: skip
+        if op is not Op.RESCUE:  # rescues are recorded per re-queued task when known
+            self._emit(actor, EventType.INVOKE, task_id=task_id, token=token,
+                       value={"retry": step.retry} if op is Op.FAIL else None)  # fmt: skip
+        self._advance(actor)
+
+    def _advance(self, actor: Actor) -> None:
+        flight = actor.in_flight
+        assert flight is not None
+        try:
+            point = next(flight.steps)
+        except StopIteration as stop:
+            self._seq += 1
+            self._finish(actor, flight, stop.value)
+            actor.in_flight = None  # after _finish, whose events name the op in flight
+            return
+        flight.points.append(point)
+        self._did = f"{flight.op} {flight.task_id or ''} ... {point}".replace("  ", " ")
+
+    def _finish(self, actor: Actor, flight: InFlight, result: Any) -> None:
+        match flight.op:
+            case Op.SUBMIT:
+                self._emit(actor, EventType.OK, task_id=result.task_id,
+                           value={"created": result.created})  # fmt: skip
+                self.model.submitted(result.task_id, result.created)
+                self._did = f"submit {result.task_id}" + ("" if result.created else " (exists)")
+            case Op.CLAIM:
+                self._finish_claim(actor, flight, result)
+            case Op.COMPLETE | Op.FAIL:
+                self._finish_report(actor, flight, result)
+            case Op.HEARTBEAT:
+                self._emit(actor, EventType.OK, value={"leases_extended": result})
+                self.model.heartbeat(actor.worker_id, int(result), self.clock.now())
+                self._did = f"heartbeat (+{result} leases)"
+            case Op.RESCUE:
+                for task_id in result:  # as the reference janitor records them
+                    self._emit(actor, EventType.INVOKE, task_id=task_id)
+                    self._emit(actor, EventType.OK, task_id=task_id)
+                self.model.rescued(list(result), seq=self._seq)
+                self._did = f"rescue -> [{', '.join(result)}]"
+
+    def _finish_claim(self, actor: Actor, flight: InFlight, claim: Claim | None) -> None:
+        if claim is None:
+            self._emit(actor, EventType.OK)
+            self._did = "claim -> nothing pending"
+            return
+        self._emit(actor, EventType.OK, task_id=claim.task_id, token=claim.token,
+                   expires_at=claim.expires_at, value={"attempt": claim.attempt})  # fmt: skip
+        actor.held.append(claim)
+        self._op_findings += self.model.claimed(
+            claim, worker=actor.worker_id, invoke_seq=flight.invoke_seq, seq=self._seq,
+            now=self.clock.now(),
+        )  # fmt: skip
+        self._did = f"claim -> {claim.task_id}" + (f" (token {claim.token})" if claim.token else "")
+
+    def _finish_report(self, actor: Actor, flight: InFlight, outcome: Outcome) -> None:
+        task_id = flight.task_id or ""
+        type_ = EventType.OK if outcome.accepted else EventType.FAIL
+        self._emit(actor, type_, task_id=task_id, token=flight.token,
+                   error=None if outcome.accepted else str(outcome),
+                   value={"outcome": str(outcome)})  # fmt: skip
+        if flight.claim in actor.held:
+            actor.held.remove(flight.claim)
+        self._op_findings += self.model.finished(
+            task_id, worker=actor.worker_id, op=str(flight.op), outcome=outcome,
+            invoke_seq=flight.invoke_seq, seq=self._seq,
+        )  # fmt: skip
+        self._did = f"{flight.op} {task_id} -> {outcome}"
+
+    def _crash(self, actor: Actor) -> None:
+        flight = actor.in_flight
+        lost = ", ".join(c.task_id for c in actor.held)
+        if flight is not None and flight.op is Op.RESCUE:
+            flight.steps.close()  # its re-queues so far go unrecorded, like a dead janitor's
+            self._did = "CRASH during rescue"
+        elif flight is not None:
+            flight.steps.close()
+            where = flight.points[-1] if flight.points else "start"
+            self._emit(actor, EventType.INFO, f=flight.op, task_id=flight.task_id,
+                       token=flight.token, error=f"crashed at {where}")  # fmt: skip
+            self._did = f"CRASH during {flight.op} (at {where})"
+        else:
+            self._did = "CRASH"
+        self._did += f", forgets {lost}" if lost else ""
+        self._emit(actor, EventType.INFO, f=Op.CRASH)
+        actor.restart()
+
+    def _emit(self, actor: Actor, type_: EventType, *, f: Op | None = None, **fields: Any) -> None:
+        op = f or (actor.in_flight.op if actor.in_flight else Op.CRASH)
+        worker_id = actor.worker_id if actor.role is Role.WORKER else None
+        self.history.emit(actor.process, type_, op, clock_s=self.clock.now(),
+                          worker_id=worker_id, **fields)  # fmt: skip
+
+    # ---- the queue's state ----------------------------------------------------------------
+
+    def views(self) -> dict[str, TaskView | None]:
+        return fetch_views(self.queue, self.submitted)
+
+    # ---- the final drain -------------------------------------------------------------------
+
+    def drain(self) -> list[Finding]:
+        """Healthy worker and janitor, time moving on, until the queue is empty; then
+        judge exactly-once. In-flight ops first run to their end (slow, not dead)."""
+        self.stage = Stage.DRAIN
+        found: list[Finding] = []
+        for actor in list(self.actors.values()):
+            while not actor.idle:
+                found += self.perform(Step(actor=actor.name, action=Action.STEP))
+        for _ in range(self.config.drain_rounds):
+            found += self.run_to_end(Step(actor=DRAIN_WORKER, action=Action.CLAIM))
+            held = self.actors[DRAIN_WORKER].held
+            if held:
+                found += self.run_to_end(Step(actor=DRAIN_WORKER, action=Action.COMPLETE,
+                                        task_id=held[-1].task_id))  # fmt: skip
+                continue
+            stats = drive(self.queue.stats())
+            if stats.pending == 0 and stats.processing == 0:
+                break
+            found += self.perform(Step(actor=CLOCK, action=Action.ADVANCE))
+            found += self.run_to_end(Step(actor=DRAIN_JANITOR, action=Action.RESCUE))
+        final = self.model.check_drained(self.views())
+        self.findings += final
+        return found + final
+
+    def run_to_end(self, step: Step) -> list[Finding]:
+        """A step, then its op's remaining round trips."""
+        found = self.perform(step)
+        while not self.actors[step.actor].idle:
+            found += self.perform(Step(actor=step.actor, action=Action.STEP))
+        return found
+
+
+def worker_names(config: WorldConfig) -> list[str]:
+    return [f"W{i}" for i in range(config.workers)]
+
+
+def janitor_names(config: WorldConfig) -> list[str]:
+    return [f"J{i}" for i in range(config.janitors)]

@@ -1,0 +1,443 @@
+"""The history loader: shards of ``RUN_DIR/history/*.jsonl`` into ONE DataFrame.
+
+Owns reading, validating, merging and pairing events, and the frame's fixed columns
+and dtypes (:data:`DTYPES`). The frame is cached as Parquet in the run folder, keyed
+on the shards' names, sizes and mtimes, so a second analysis skips parsing.
+
+Ingest is columnar: pyarrow's threaded JSON reader with an explicit schema parses a
+shard in one call; ``value`` (arbitrary JSON) is kept only where the analysis reads it
+(:data:`VALUE_OPS`: few lines, parsed again one by one). When the fast path rejects a
+shard, a slow line-by-line pass finds the exact file, line and problem for the error.
+
+Pairing (Jepsen): within one process, an ``invoke`` is completed by the next event of
+that process if that is ``ok``/``fail``/``info``. An invoke never completed counts as
+``info``; a completion with no invoke (e.g. a ``crash`` or ``nemesis`` marker) stands
+alone. Pure: no redis, locust or fastapi.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+from harness.errors import HistoryError, MalformedEventError
+from harness.events import FIELDS, EventType, Op
+
+logger = logging.getLogger(__name__)
+
+CACHE_NAME = ".history-cache.parquet"
+CACHE_VERSION = "1"
+TYPES = tuple(str(t) for t in EventType)
+OPS = tuple(str(f) for f in Op)
+OUTCOMES = ("ok", "fail", "info")
+
+# The frame's columns, in order, with their dtypes (the contract FIELDS, then ours).
+DTYPES: dict[str, Any] = {
+    "index": "int64",
+    "process": "category",
+    "type": pd.CategoricalDtype(list(TYPES)),
+    "f": pd.CategoricalDtype(list(OPS)),
+    "time_ns": "int64",
+    "task_id": "category",
+    "token": pd.StringDtype("pyarrow"),
+    "worker_id": "category",
+    "expires_at": "float64",
+    "status": "Int32",
+    "error": pd.StringDtype("pyarrow"),
+    "value": pd.StringDtype("pyarrow"),  # JSON text of the event's `value`
+    "request_id": pd.StringDtype("pyarrow"),
+    "shard": "category",  # which file the event came from, and its line: for messages
+    "line": "int64",
+    "invoke_index": "int64",  # the op's invoke (itself for an invoke); -1: none
+    "completion_index": "int64",  # the op's completion (itself for one); -1: none
+    "outcome": pd.CategoricalDtype(list(OUTCOMES)),  # the op's result; never-completed: info
+    "latency_ns": "int64",  # completion time minus invoke time; -1: not a paired op
+}
+COLUMNS = tuple(DTYPES)
+assert set(FIELDS) <= set(COLUMNS), "every contract field is a frame column"
+
+_STRING_FIELDS = ("process", "type", "f", "task_id", "token", "worker_id", "error", "request_id")
+SCHEMA = pa.schema(
+    [(name, pa.string()) for name in _STRING_FIELDS[:3]]
+    + [("time_ns", pa.int64())]
+    + [(name, pa.string()) for name in _STRING_FIELDS[3:6]]
+    + [("expires_at", pa.float64()), ("status", pa.int64())]
+    + [(name, pa.string()) for name in _STRING_FIELDS[6:]]
+)
+# The ops whose `value` the analysis reads (retry, fault windows); other values are dropped.
+VALUE_OPS = ("fail", "nemesis", "crash", "rescue")
+
+
+def load_history(run_dir: Path, *, use_cache: bool = True) -> pd.DataFrame:
+    """The run's history frame (cached as Parquet); raises :class:`HistoryError`."""
+    shards = shard_paths(run_dir)
+    key = _cache_key(shards)
+    cache = run_dir / CACHE_NAME
+    if use_cache and cache.exists():
+        frame = _read_cache(cache, key)
+        if frame is not None:
+            return frame
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        tables = list(pool.map(read_shard, shards, range(len(shards))))
+    frame = build_frame(tables, [p.name for p in shards])
+    if use_cache:  # in the background: Arrow's writer releases the GIL while checks run
+        writer = threading.Thread(target=_write_cache, args=(cache, key, frame), daemon=False)
+        writer.start()
+        _writers.append(writer)
+    return frame
+
+
+_writers: list[threading.Thread] = []
+
+
+def wait_for_cache() -> None:
+    """Block until every background cache write of this process has finished."""
+    while _writers:
+        _writers.pop().join()
+
+
+def shard_paths(run_dir: Path) -> list[Path]:
+    history = run_dir / "history"
+    if not history.is_dir():
+        raise HistoryError(f"{run_dir}: no history/ folder (expected history/*.jsonl)")
+    shards = sorted(history.glob("*.jsonl"))
+    if not shards:
+        raise HistoryError(f"{history}: no *.jsonl shards")
+    return shards
+
+
+def frame_from_events(events: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """The frame of an in-memory history (events in order, e.g. from the explorer)."""
+    rows = [_checked(event, "<memory>", n) for n, event in enumerate(events, start=1)]
+    return build_frame([_table_from_rows(rows, 0, list(range(1, len(rows) + 1)))], ["<memory>"])
+
+
+# --- reading one shard ------------------------------------------------------------------
+
+
+def read_shard(path: Path, number: int = 0) -> pa.Table:
+    """One shard as an Arrow table with ``shard`` (its number)/``line``/``value`` columns."""
+    data = path.read_bytes()
+    data = _drop_truncated_tail(path, data)
+    if not data.strip():
+        return _table_from_rows([], number, [])
+    if data.startswith(b"\n") or b"\n\n" in data or b"\r" in data:
+        return _read_slow(path, data, number)  # blank lines: row numbers are not line numbers
+    try:
+        table = pajson.read_json(
+            pa.BufferReader(data),
+            read_options=pajson.ReadOptions(use_threads=True, block_size=1 << 20),
+            parse_options=pajson.ParseOptions(
+                explicit_schema=SCHEMA, unexpected_field_behavior="ignore"
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        _read_slow(path, data, number)  # raises with the exact line when it can find one
+        raise HistoryError(f"{path}: unreadable: {exc}") from exc
+    _validate_table(path, table)
+    lines = np.arange(1, table.num_rows + 1, dtype=np.int64)
+    return _with_extras(table, number, lines, _values_column(data, table))
+
+
+def _drop_truncated_tail(path: Path, data: bytes) -> bytes:
+    """A shard whose writer was killed may end in a partial line: warn and drop it."""
+    if not data or data.endswith(b"\n"):
+        return data
+    cut = data.rfind(b"\n") + 1
+    try:
+        complete = isinstance(orjson.loads(data[cut:]), dict)
+    except orjson.JSONDecodeError:
+        complete = False
+    if complete:
+        return data + b"\n"
+    line = data.count(b"\n") + 1
+    logger.warning("%s:%d: truncated last line dropped (writer killed mid-write?)", path, line)
+    return data[:cut]
+
+
+def _values_column(data: bytes, table: pa.Table) -> pa.Array:
+    """The JSON text of ``value`` on the rows of :data:`VALUE_OPS` (line i is row i).
+
+    Only those few lines are parsed a second time; the high-volume ops' values (a
+    claim's attempt, a submit's ``created``) are not read by the analysis.
+    """
+    rows = np.flatnonzero(
+        pc.is_in(table.column("f"), value_set=pa.array(VALUE_OPS)).to_numpy(zero_copy_only=False)
+    )
+    if not len(rows) or data.find(b'"value"') < 0:
+        return pa.nulls(table.num_rows, pa.string())
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    texts = [_value_text(orjson.loads(data[starts[r] : ends[r]])) for r in rows]
+    return _sparse_strings(table.num_rows, rows, texts)
+
+
+def _value_text(event: dict[str, Any]) -> str | None:
+    value = event.get("value")
+    return None if value is None else orjson.dumps(value).decode()
+
+
+def _sparse_strings(n: int, rows: np.ndarray, texts: list[str | None]) -> pa.Array:
+    """A string array of length ``n``: ``texts`` at ``rows``, null elsewhere."""
+    indices = np.full(n, -1, dtype=np.int32)
+    indices[rows] = np.arange(len(rows), dtype=np.int32)
+    mask = indices < 0
+    mask[rows] = [t is None for t in texts]
+    dictionary = pa.array(texts, type=pa.string())
+    encoded = pa.DictionaryArray.from_arrays(pa.array(indices, mask=mask), dictionary)
+    return encoded.cast(pa.string())
+
+
+def _validate_table(path: Path, table: pa.Table) -> None:
+    """Required fields present and ``type``/``f`` known; else the first bad line."""
+    for name in ("process", "type", "f", "time_ns"):
+        if table.column(name).null_count:
+            line = int(pc.index(pc.is_null(table.column(name)), True).as_py()) + 1
+            raise MalformedEventError(str(path), line, f"missing field {name!r}")
+    for name, allowed in (("type", TYPES), ("f", OPS)):
+        known = pc.is_in(table.column(name), value_set=pa.array(allowed))
+        if not pc.all(known).as_py():
+            row = int(pc.index(known, False).as_py())
+            bad = table.column(name)[row].as_py()
+            raise MalformedEventError(
+                str(path), row + 1, f"unknown {name} {bad!r} (expected one of {allowed})"
+            )
+
+
+def _read_slow(path: Path, data: bytes, number: int) -> pa.Table:
+    rows: list[dict[str, Any]] = []
+    lines: list[int] = []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            event = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise MalformedEventError(str(path), number, f"not JSON: {exc}") from exc
+        rows.append(_checked(event, str(path), number))
+        lines.append(number)
+    return _table_from_rows(rows, number, lines)
+
+
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "process": (str,),
+    "type": (str,),
+    "f": (str,),
+    "time_ns": (int,),
+    "task_id": (str,),
+    "token": (str,),
+    "worker_id": (str,),
+    "expires_at": (int, float),
+    "status": (int,),
+    "error": (str,),
+    "request_id": (str,),
+}
+
+
+def _checked(event: Any, path: str, line: int) -> dict[str, Any]:
+    """One event validated field by field; raises :class:`MalformedEventError`."""
+    if not isinstance(event, dict):
+        raise MalformedEventError(path, line, f"expected a JSON object, got {type(event).__name__}")
+    for name in ("process", "type", "f", "time_ns"):
+        if event.get(name) is None:
+            raise MalformedEventError(path, line, f"missing field {name!r}")
+    for name, kinds in _FIELD_TYPES.items():
+        value = event.get(name)
+        if value is not None and (not isinstance(value, kinds) or isinstance(value, bool)):
+            wanted = " or ".join(k.__name__ for k in kinds)
+            raise MalformedEventError(
+                path, line, f"field {name!r} should be {wanted}, got {value!r}"
+            )
+    if event["type"] not in TYPES:
+        raise MalformedEventError(path, line, f"unknown type {event['type']!r} (one of {TYPES})")
+    if event["f"] not in OPS:
+        raise MalformedEventError(path, line, f"unknown f {event['f']!r} (one of {OPS})")
+    return event
+
+
+def _table_from_rows(rows: list[dict[str, Any]], shard: int, lines: list[int]) -> pa.Table:
+    columns = {name: [row.get(name) for row in rows] for name in SCHEMA.names}
+    table = pa.table(columns, schema=SCHEMA)
+    kept = [n for n, row in enumerate(rows) if row["f"] in VALUE_OPS]
+    texts = [_value_text(rows[n]) for n in kept]
+    values = _sparse_strings(len(rows), np.asarray(kept, dtype=np.int64), texts)
+    return _with_extras(table, shard, np.asarray(lines, dtype=np.int64), values)
+
+
+def _with_extras(table: pa.Table, shard: int, lines: np.ndarray, values: pa.Array) -> pa.Table:
+    table = table.append_column("value", values)
+    table = table.append_column("shard", pa.array(np.full(len(lines), shard, dtype=np.int32)))
+    return table.append_column("line", pa.array(lines, type=pa.int64()))
+
+
+# --- one frame from all shards ----------------------------------------------------------
+
+
+def build_frame(tables: list[pa.Table], shards: list[str]) -> pd.DataFrame:
+    """Merge (stable by time_ns), pair invokes with completions, fix dtypes.
+
+    ``tables`` are the shards in order (``shard`` numbers ``shards``); the list is
+    emptied, so each intermediate copy can be freed as soon as it is replaced.
+    Pairing walks each process's events in its shard's order (what it wrote, in the
+    order it wrote it), so a backdated invoke still pairs with its own completion.
+    """
+    table = pa.concat_tables(tables)
+    tables.clear()
+    if table.num_rows == 0:
+        raise HistoryError("the history has no events")
+    table = _encoded(table, shards)
+    is_invoke = _codes(table, "type") == TYPES.index("invoke")
+    invoke_index, completion_index = _pair(_codes(table, "process"), is_invoke)
+    _check_pairs(table, invoke_index)
+    order = np.argsort(table.column("time_ns").to_numpy(), kind="stable")
+    if not np.array_equal(order, np.arange(len(order))):
+        position = np.empty_like(order)
+        position[order] = np.arange(len(order))
+        table = table.take(pa.array(order))
+        invoke_index = _remap(invoke_index, position)[order]
+        completion_index = _remap(completion_index, position)[order]
+    frame = _to_pandas(table)
+    del table
+    frame.insert(0, "index", np.arange(len(order), dtype=np.int64))
+    frame["invoke_index"] = invoke_index
+    frame["completion_index"] = completion_index
+    _add_outcome(frame)
+    return frame[list(COLUMNS)]
+
+
+def _remap(pointers: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """Row pointers in input order -> the same rows' positions in merged order."""
+    out = np.full(len(pointers), -1, dtype=np.int64)
+    valid = pointers >= 0
+    out[valid] = position[pointers[valid]]
+    return out
+
+
+def _encoded(table: pa.Table, shards: list[str]) -> pa.Table:
+    """Repeated strings as dictionaries (``type``/``f`` with the fixed vocabularies)."""
+    for name in ("process", "task_id", "worker_id", "shard", "type", "f"):
+        column = table.column(name).combine_chunks()
+        if name == "shard":
+            column = pa.DictionaryArray.from_arrays(column, pa.array(shards))
+        elif name in ("type", "f"):
+            vocabulary = pa.array(TYPES if name == "type" else OPS)
+            indices = pc.index_in(column, value_set=vocabulary).cast(pa.int8())
+            column = pa.DictionaryArray.from_arrays(indices, vocabulary)
+        else:
+            column = column.dictionary_encode()
+        table = table.set_column(table.schema.get_field_index(name), name, column)
+    return table
+
+
+def _codes(table: pa.Table, name: str) -> np.ndarray:
+    column = table.column(name)
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    codes: np.ndarray = array.indices.to_numpy(zero_copy_only=False)
+    return codes
+
+
+def _pair(codes: np.ndarray, is_invoke: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions (input order) of each row's invoke and completion, -1 for none."""
+    n = len(codes)
+    by_process = np.argsort(codes, kind="stable")  # each process's events in shard order
+    same_next = codes[by_process][1:] == codes[by_process][:-1]
+    inv_sorted = is_invoke[by_process]
+    paired = same_next & inv_sorted[:-1] & ~inv_sorted[1:]
+    first, second = by_process[:-1][paired], by_process[1:][paired]
+    invoke_of = np.full(n, -1, dtype=np.int64)
+    completion_of = np.full(n, -1, dtype=np.int64)
+    invoke_of[is_invoke] = np.flatnonzero(is_invoke)
+    completion_of[~is_invoke] = np.flatnonzero(~is_invoke)
+    invoke_of[second] = first
+    completion_of[first] = second
+    return invoke_of, completion_of
+
+
+def _check_pairs(table: pa.Table, invoke_of: np.ndarray) -> None:
+    """A completion must be of the same op as the invoke it completes."""
+    f = _codes(table, "f")
+    rows = np.flatnonzero(invoke_of >= 0)
+    bad = rows[f[rows] != f[invoke_of[rows]]]
+    if len(bad):
+        row = int(bad[0])
+        shard, line = str(table.column("shard")[row]), table.column("line")[row].as_py()
+        done, invoked = OPS[f[row]], OPS[f[invoke_of[row]]]
+        raise MalformedEventError(
+            shard, line, f"a {done!r} completion follows an invoke of {invoked!r} by its process"
+        )
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    mapper = {pa.string(): pd.StringDtype("pyarrow")}.get
+    frame: pd.DataFrame = table.to_pandas(types_mapper=mapper, split_blocks=True)
+    for name in ("type", "f"):  # already the fixed vocabulary, unless a cache says otherwise
+        if list(frame[name].cat.categories) != list(DTYPES[name].categories):
+            frame[name] = frame[name].cat.set_categories(DTYPES[name].categories)
+    frame["status"] = frame["status"].astype("Int32")
+    return frame
+
+
+def _add_outcome(frame: pd.DataFrame) -> None:
+    codes = frame["type"].cat.codes.to_numpy()  # invoke 0, ok 1, fail 2, info 3
+    completion = frame["completion_index"].to_numpy()
+    done = completion >= 0
+    outcome_codes = np.full(len(frame), 2, dtype=np.int8)  # info: never completed
+    outcome_codes[done] = codes[completion[done]] - 1
+    frame["outcome"] = pd.Categorical.from_codes(outcome_codes, dtype=DTYPES["outcome"])
+    time = frame["time_ns"].to_numpy()
+    invoke = frame["invoke_index"].to_numpy()
+    paired = done & (invoke >= 0)
+    latency = np.full(len(frame), -1, dtype=np.int64)
+    latency[paired] = time[completion[paired]] - time[invoke[paired]]
+    frame["latency_ns"] = latency
+
+
+# --- the Parquet cache ------------------------------------------------------------------
+
+
+def _cache_key(shards: list[Path]) -> str:
+    stats = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in shards]
+    return json.dumps({"version": CACHE_VERSION, "shards": stats})
+
+
+def _read_cache(cache: Path, key: str) -> pd.DataFrame | None:
+    try:
+        metadata = pq.read_schema(cache).metadata or {}
+        if metadata.get(b"qharness.key") != key.encode():
+            return None
+        frame: pd.DataFrame = pq.read_table(cache).to_pandas()
+    except (OSError, pa.ArrowException) as exc:
+        logger.warning("%s: ignoring unreadable cache: %s", cache, exc)
+        return None
+    for name in ("process", "task_id", "worker_id", "shard"):
+        if not isinstance(frame[name].dtype, pd.CategoricalDtype):  # all-null columns
+            frame[name] = frame[name].astype("category")
+    return frame
+
+
+def _write_cache(cache: Path, key: str, frame: pd.DataFrame) -> None:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), b"qharness.key": key.encode()}
+    )
+    tmp = cache.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
+    try:
+        # one row group: reading back unifies the dictionaries (task ids) only once
+        pq.write_table(table, tmp, compression="lz4", row_group_size=max(len(frame), 1))
+        tmp.replace(cache)
+    except OSError as exc:  # a read-only run folder still gets analysed
+        logger.warning("%s: cannot write the history cache: %s", cache, exc)
