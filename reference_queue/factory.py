@@ -14,15 +14,14 @@ IMPLS = ("naive", "safe")
 
 
 def connect(url: str, *, timeout: float = 2.0, max_connections: int = 64) -> redis.Redis:
-    """A client as the queues expect it: decoded strings, bounded timeouts (never hang)."""
-    return redis.Redis.from_url(
-        url,
-        decode_responses=True,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        max_connections=max_connections,
-        health_check_interval=30,
-    )
+    """A client as the queues expect it: decoded strings, bounded timeouts, no retries.
+
+    The same client the deployment uses (:mod:`reference_queue.client`): a hidden retry
+    would silently re-send a naive ``RPOP``, which is the catalogue's F2, not a default.
+    """
+    from reference_queue.client import bounded_client
+
+    return bounded_client(url, timeout=timeout, max_connections=max_connections)
 
 
 def queue_class(impl: str) -> type[Any]:
