@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean chromium
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,9 +17,19 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/harness compare
 
-## The whole test suite, in parallel, against real Redis/HTTP/Locust.
-test: $(STAMP)
+## The whole test suite, in parallel, against real Redis/HTTP/Locust/Chromium.
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest -n auto -q
+
+# The report-rendering test drives Debian's headless chromium; install it when we can.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium (report rendering test)"; \
+	    (apt-get install -y -q chromium >/dev/null 2>&1 || \
+	     (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1)) || \
+	    echo "could not install chromium: the rendering test will say so"; \
+	  else echo "chromium not found and not root: the rendering test will be skipped"; fi; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy

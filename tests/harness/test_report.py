@@ -12,6 +12,7 @@ import pytest
 from harness.checks import Verdict, check_history
 from harness.history import frame_from_events
 from harness.report import Judgement, claims_ledger, interleaving_table, write_report
+from harness.settings import from_env
 from tests.harness.histories import History
 from tests.harness.test_checks_completion import f4_f5_slow_worker_rescued
 
@@ -131,36 +132,66 @@ def test_fault_windows_are_read_from_nemesis_events(tmp_path: Path) -> None:
     assert (tmp_path / "throughput.png").read_bytes().startswith(PNG)
 
 
-@pytest.mark.skipif(
-    shutil.which("chromium") is None, reason="needs Debian's chromium (apt-get install chromium)"
-)
-def test_the_html_report_renders_in_headless_chromium(tmp_path: Path) -> None:
-    frame = f4_f5_slow_worker_rescued().frame()
-    write_report(tmp_path, frame, check_history(frame, lease_timeout=60, drained=True), run_info={})
-    shot = tmp_path / "shot.png"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+def _chromium_or_skip() -> str:
+    """Debian's chromium; `make test` installs it. Missing in CI is a failure, not a skip."""
+    found = shutil.which("chromium")
+    if found is None:
+        if from_env().ci:
+            pytest.fail(
+                "chromium is missing in CI: `make test` installs it (apt-get install chromium)"
+            )
+        pytest.skip("needs Debian's chromium (`make test` installs it as root)")
+    return found
+
+
+def _plot_pixels(png: Path) -> tuple[float, float]:
+    """(share of non-white pixels, share of saturated colour pixels) of a screenshot."""
+    import matplotlib.image
+
+    rgb = matplotlib.image.imread(str(png))[..., :3]
+    non_white = (rgb < 0.95).any(axis=-1).mean()
+    saturation = rgb.max(axis=-1) - rgb.min(axis=-1)
+    return float(non_white), float((saturation > 0.3).mean())
+
+
+def _screenshot(chromium: str, page: Path, shot: Path, profile: Path) -> None:
     out = subprocess.run(
-        [
-            "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--window-size=1200,2400",
-            f"--screenshot={shot}",
-            (tmp_path / "index.html").as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--window-size=1200,8000",
+         f"--screenshot={shot}", page.as_uri()],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert shot.read_bytes().startswith(PNG)
+
+
+def test_the_html_report_renders_in_headless_chromium(tmp_path: Path) -> None:
+    chromium = _chromium_or_skip()
+    frame = f4_f5_slow_worker_rescued().frame()
+    write_report(tmp_path, frame, check_history(frame, lease_timeout=60, drained=True), run_info={})
+    _screenshot(chromium, tmp_path / "index.html", tmp_path / "with.png", tmp_path / "p1")
+    ink, colour = _plot_pixels(tmp_path / "with.png")
+    assert ink > 0.02, "the page rendered (almost) blank"
+    # The same page with its plot files removed: the plots are what adds the colour.
+    plots = [p for p in tmp_path.glob("*.png") if p.name != "with.png"]
+    assert len(plots) == 3
+    for plot in plots:
+        plot.rename(plot.with_suffix(".hidden"))
+    _screenshot(chromium, tmp_path / "index.html", tmp_path / "without.png", tmp_path / "p2")
+    _, colour_without = _plot_pixels(tmp_path / "without.png")
+    assert colour > 2 * colour_without, "the plots did not render"
+    for plot in plots:
+        plot.with_suffix(".hidden").rename(plot)
     dom = subprocess.run(
         [
-            "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
+            chromium,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp_path / 'profile2'}",
             "--dump-dom",
             (tmp_path / "index.html").as_uri(),
         ],
