@@ -24,6 +24,7 @@ from harness.history import load_history
 
 CONCURRENCY = 32
 TIMEOUT_S = 10.0
+UNAVAILABLE_WAIT_S = 30.0  # total time an audit waits out 503s (e.g. Redis just restarted)
 
 
 def _headers(api_key: str | None) -> dict[str, str]:
@@ -34,12 +35,30 @@ async def _task_view(
     client: httpx.AsyncClient, gate: asyncio.Semaphore, task_id: str
 ) -> dict[str, Any]:
     async with gate:
-        response = await client.get(f"/tasks/{quote(task_id, safe='')}")
+        response = await _get(client, f"/tasks/{quote(task_id, safe='')}")
     if response.status_code == 404:
         return {"task_id": task_id, "status": "unknown_to_server"}
     _raise_for(response, f"GET /tasks/{task_id}")
     view: dict[str, Any] = response.json()
     return view
+
+
+async def _get(client: httpx.AsyncClient, path: str) -> httpx.Response:
+    """GET, waiting out ``503`` answers (honouring ``Retry-After``) for a bounded time.
+
+    An audit runs right after the load and the nemesis stop: a deployment recovering
+    from a Redis restart answers 503 for a moment, and that is not its final view.
+    """
+    deadline = time.monotonic() + UNAVAILABLE_WAIT_S
+    while True:
+        response = await client.get(path)
+        if response.status_code != 503 or time.monotonic() >= deadline:
+            return response
+        try:
+            pause = float(response.headers.get("Retry-After", "1"))
+        except ValueError:
+            pause = 1.0
+        await asyncio.sleep(min(max(pause, 0.1), 5.0))
 
 
 def _raise_for(response: httpx.Response, what: str) -> None:
@@ -65,7 +84,7 @@ async def fetch_audit(
         ) as client:
             ids = sorted(set(task_ids))
             views = await asyncio.gather(*(_task_view(client, gate, t) for t in ids))
-            stats = await client.get("/stats")
+            stats = await _get(client, "/stats")
             _raise_for(stats, "GET /stats")
     except httpx.HTTPError as exc:
         raise ServerError(f"{host}: {type(exc).__name__}: {exc}") from exc

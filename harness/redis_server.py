@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -74,10 +75,30 @@ def free_port() -> int:
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Linux: SIGKILL this child when the parent dies, whatever kills the parent."""
+    """Linux: SIGKILL this child when the parent dies, whatever kills the parent.
+
+    Careful: the "parent" of PR_SET_PDEATHSIG is the *thread* that forked the child.
+    Spawn only from threads that live as long as the process (see :func:`_spawn`).
+    """
     with contextlib.suppress(Exception):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+# One long-lived thread forks every redis-server: a server restarted by a short-lived
+# thread (the nemesis) must not die when that thread ends.
+_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="redis-spawner")
+
+
+def _spawn(argv: list[str]) -> subprocess.Popen[bytes]:
+    return _SPAWNER.submit(
+        subprocess.Popen,
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+    ).result()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,22 +147,21 @@ class EmbeddedRedis:
             argv += ["--appendonly", "yes", "--appendfsync", str(self.config.persistence)]
         return argv
 
-    def start(self, timeout: float = 10.0) -> EmbeddedRedis:
-        """Start the server and wait until it answers PING; retries a taken port."""
+    def start(self, timeout: float = 10.0, *, keep_port: bool = False) -> EmbeddedRedis:
+        """Start the server and wait until it answers PING.
+
+        A port taken in the meantime is retried on another free port, unless the port
+        was fixed by the config or ``keep_port`` (a restart: clients know this port).
+        """
+        fixed = keep_port or self.config.port is not None
         for attempt in range(5):
-            self.proc = subprocess.Popen(
-                self._argv(),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-            )
+            self.proc = _spawn(self._argv())
             _LIVE.add(self)
             if self._wait_ready(timeout):
                 logger.info("redis-server pid %s on %s", self.proc.pid, self.url)
                 return self
             self._kill()
-            if self.config.port is not None or attempt == 4:
+            if fixed or attempt == 4:
                 break
             self.port = free_port()
         tail = self._log.read_text(errors="replace")[-600:] if self._log.exists() else ""
@@ -183,7 +203,7 @@ class EmbeddedRedis:
         self.kill()
         for _ in range(50):  # the port may linger briefly after the kill
             try:
-                self.start(timeout)
+                self.start(timeout, keep_port=True)
                 return
             except RedisStartError:
                 time.sleep(0.1)

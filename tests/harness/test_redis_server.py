@@ -89,3 +89,30 @@ def test_server_dies_with_a_killed_parent() -> None:
         time.sleep(0.05)
     gone = not psutil.pid_exists(child_pid)
     assert gone or psutil.Process(child_pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_restart_keeps_the_port_even_when_it_lingers() -> None:
+    """Clients hold the URL: a restart that moved to another port would strand them."""
+    with EmbeddedRedis() as server:
+        url = server.url
+        for _ in range(3):
+            server.restart()
+            assert server.url == url
+            client = redis.Redis.from_url(url)
+            assert client.ping()
+            client.close()
+
+
+def test_a_server_restarted_by_a_short_lived_thread_outlives_it() -> None:
+    """PR_SET_PDEATHSIG follows the forking *thread*: the nemesis restarts Redis from a
+    thread that ends soon after, and the server must stay up."""
+    import threading
+
+    with EmbeddedRedis() as server:
+        worker = threading.Thread(target=server.restart)
+        worker.start()
+        worker.join()
+        time.sleep(0.3)  # the kernel would deliver the death signal right away
+        client = redis.Redis.from_url(server.url)
+        assert client.ping()
+        client.close()
