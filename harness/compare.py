@@ -22,11 +22,13 @@ import numpy as np
 import pandas as pd
 
 from harness import profiles as profiles_mod
+from harness.analyze import read_run_info
 from harness.checks import Kind
 from harness.errors import HarnessError
 from harness.history import load_history
 from harness.report.ledger import Judgement, LedgerRow, claims_ledger
 from harness.run import RunResult, RunSpec, new_run_dir, point_latest, run_once
+from harness.server_metrics import side_by_side
 
 logger = logging.getLogger(__name__)
 
@@ -218,11 +220,28 @@ def compare_markdown(comparison: Comparison) -> str:
             text = row.judgement.value
             cells.append(f"[{text}]({row.link})" if row.link else text)
         out.append(f"| {claim} | {cells[0]} | {cells[1]} |")
+    out += _witnesses(comparison)
     out += ["", "## Throughput and latency", "", "![throughput](throughput.png)", "",
             "![latency](latency.png)", "", "## Runs", ""]  # fmt: skip
     for (p, i), r in comparison.results.items():
         out.append(f"- [{i} under {p}]({r.run_dir.name}/index.html): {r.summary()}")
     return "\n".join(out) + "\n"
+
+
+def _witnesses(comparison: Comparison) -> list[str]:
+    """The deployment's own counters beside what the history saw, per run."""
+    out = ["", "## The server's counters beside the history's", "",
+           "Read from the deployment's `/metrics` at the end of each run (a second "
+           "witness; rescues by separate janitor processes are only in the history).", "",
+           "| run | counter | server | history |", "|---|---|---|---|"]  # fmt: skip
+    rows = 0
+    for (profile, impl), result in comparison.results.items():
+        info = read_run_info(result.run_dir)
+        metrics = result.report.metrics if result.report else {}
+        for name, server, seen in side_by_side(info.get("server_counters") or {}, metrics):
+            out.append(f"| {impl} {profile} | {name} | {server} | {seen} |")
+            rows += 1
+    return out if rows else []
 
 
 def write_compare_report(comparison: Comparison) -> None:

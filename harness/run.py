@@ -41,6 +41,7 @@ from harness.nemesis import Nemesis, NemesisPlan, Targets
 from harness.progress import Progress
 from harness.recorder import Recorder, shard_name
 from harness.redis_server import Persistence, _die_with_parent
+from harness.server_metrics import scrape
 from harness.servers import Deployment
 from harness.settings import child_env
 from reference_queue.settings import Impl, ServeSettings
@@ -68,6 +69,8 @@ class RunSpec:
     base_dir: Path = Path("reports")
     run_dir: Path | None = None
     locust_args: tuple[str, ...] = ()
+    rate_limit: str | None = None  # the deployment's per-worker rate limit, e.g. "10/s"
+    breaker_threshold: int = 0  # the deployment's Redis circuit breaker (0: off)
 
     @property
     def lease_timeout(self) -> float:
@@ -260,7 +263,8 @@ def run_once(spec: RunSpec, *, out: TextIO = sys.stderr) -> RunResult:
     admin_key = secrets.token_hex(12)
     settings = ServeSettings(
         impl=Impl(spec.impl), lease_timeout=spec.lease_timeout, faults=spec.fault_spec,
-        admin_key=admin_key,
+        admin_key=admin_key, rate_limit=spec.rate_limit,
+        breaker_threshold=spec.breaker_threshold,
     )  # fmt: skip
     meta = {
         "impl": spec.impl,
@@ -269,6 +273,7 @@ def run_once(spec: RunSpec, *, out: TextIO = sys.stderr) -> RunResult:
         "faults": spec.fault_spec,
         "nemesis": [str(f) for f in spec.nemesis.faults],
         "persistence": str(spec.persistence),
+        "rate_limit": spec.rate_limit,
         "api_procs": spec.api_procs,
         "seed": spec.seed,
         "harness_started_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
@@ -290,6 +295,7 @@ def run_once(spec: RunSpec, *, out: TextIO = sys.stderr) -> RunResult:
             except (HarnessError, OSError) as exc:
                 logger.warning("audit failed: %s", exc)
                 update_run_json(run_dir, audit_error=str(exc))
+            update_run_json(run_dir, server_counters=scrape(dep.base_url))
         progress.set_phase("analyze")
     finally:
         progress.stop()

@@ -14,6 +14,8 @@
   pings (a SIGSTOPped worker is killed and replaced after about 5 s); with N = 1 there
   is no supervisor and a killed API stays dead.
 - Janitors: ``python -m reference_queue.janitor`` processes (0 or more).
+- Metrics: every API start gets a fresh ``PROMETHEUS_MULTIPROC_DIR`` (removed at stop),
+  so ``/metrics`` sums all API processes of this deployment and nothing older.
 
 Every child runs in its own process group with ``PR_SET_PDEATHSIG`` (and API workers
 set it themselves), so :meth:`Deployment.stop` — also run at exit — kills whole groups,
@@ -46,7 +48,7 @@ from harness.redis_server import (
     _die_with_parent,
     free_port,
 )
-from harness.settings import child_env, from_env
+from harness.settings import METRICS_DIR_VAR, child_env, from_env
 from reference_queue.settings import ServeSettings
 
 logger = logging.getLogger(__name__)
@@ -92,6 +94,7 @@ class Deployment:
         self.port = port or free_port()
         self._fixed_port = port is not None
         self.redis: EmbeddedRedis | None = None
+        self.metrics_dir: Path | None = None  # prometheus_client's multiprocess files
         self.api: subprocess.Popen[bytes] | None = None
         self.janitor_procs: list[subprocess.Popen[bytes]] = []
         self._logs: list[IO[bytes]] = []
@@ -179,6 +182,11 @@ class Deployment:
     def _api_env(self) -> dict[str, str]:
         env = dict(self.settings.to_env().items())
         env["QHARNESS_SERVE_DIE_WITH_PARENT"] = "1"
+        # A fresh, empty dir per API start: stale files of an earlier run would add up.
+        if self.metrics_dir is not None:
+            shutil.rmtree(self.metrics_dir, ignore_errors=True)
+        self.metrics_dir = Path(tempfile.mkdtemp(prefix="qharness-metrics-"))
+        env[METRICS_DIR_VAR] = str(self.metrics_dir)
         return child_env(**env)
 
     def _janitor_argv(self, number: int) -> list[str]:
@@ -248,6 +256,9 @@ class Deployment:
         if self.redis is not None:
             self.redis.stop()
             self.redis = None
+        if self.metrics_dir is not None:
+            shutil.rmtree(self.metrics_dir, ignore_errors=True)
+            self.metrics_dir = None
         for log in self._logs:
             log.close()
         self._logs.clear()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+METRICS_DIR_VAR = "PROMETHEUS_MULTIPROC_DIR"
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EnvSettings:
@@ -21,6 +23,9 @@ class EnvSettings:
     redis_server: str | None  # QHARNESS_REDIS_SERVER: explicit path to a redis-server binary
     hypothesis_profile: str | None
     poll_interval: str | None = None  # POLL_INTERVAL: the standalone worker's (the note's)
+    # PROMETHEUS_MULTIPROC_DIR: where API processes write their metrics (the harness's
+    # Deployment sets it per deployment; prometheus_client reads it itself at import).
+    prometheus_multiproc_dir: str | None = None
 
 
 def _get(name: str) -> str | None:
@@ -38,6 +43,7 @@ def from_env() -> EnvSettings:
         redis_server=_get("QHARNESS_REDIS_SERVER"),
         hypothesis_profile=_get("QHARNESS_HYPOTHESIS_PROFILE"),
         poll_interval=_get("POLL_INTERVAL"),
+        prometheus_multiproc_dir=_get(METRICS_DIR_VAR),
     )
 
 

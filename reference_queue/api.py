@@ -12,6 +12,11 @@ configured fault points); they differ only in where that synchronous code runs:
   median 510 vs 534 claim+complete/s, within the run-to-run noise (383 to 997), so the
   simpler choice stays — one synchronous queue code path, shared with the explorer.
 
+What a request does lives in :class:`reference_queue.api_service.Service`; this module
+routes. Deployment options (docs/deployment-options.md): ``GET /metrics`` (Prometheus,
+same key as the worker API), a per-worker rate limit on the worker endpoints (a
+dependency, off by default), a per-process Redis circuit breaker (off by default).
+
 uvicorn with ``--workers N`` imports the app by string: :func:`app_from_env` is the
 ``--factory`` target and rebuilds :class:`ServeSettings` from ``QHARNESS_SERVE_*``.
 """
@@ -23,161 +28,33 @@ import ctypes
 import functools
 import hmac
 import logging
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
-import orjson
-import redis
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from harness.settings import serve_env
+from harness.settings import from_env, serve_env
+from reference_queue import api_metrics as metrics
 from reference_queue import api_models as m
+from reference_queue.api_service import CountingJanitor, Service
 from reference_queue.api_support import (
     ApiError,
     RequestContext,
     configure_logging,
     install_error_handlers,
-    json_response,
 )
 from reference_queue.client import bounded_client
-from reference_queue.factory import make_queue
-from reference_queue.faults import Faults
-from reference_queue.janitor import Janitor
 from reference_queue.settings import Impl, ServeSettings, SettingsError
-from reference_queue.types import Outcome, TaskId, TaskQueue, TaskView, WorkerId, drive
 
 logger = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-_CONFLICT_DETAIL = {
-    Outcome.LEASE_LOST: "the token is stale or missing (the lease expired or another claim "
-    "superseded it): nothing changed",
-    Outcome.NOT_PROCESSING: "the task is not being processed: nothing changed",
-}
-
-
-class Service:
-    """The queue plus what each request needs; every method is synchronous on purpose."""
-
-    def __init__(self, settings: ServeSettings, client: redis.Redis) -> None:
-        self.settings = settings
-        self.client = client
-        self.faults = Faults.parse(settings.faults)
-        self.queue: TaskQueue = make_queue(
-            settings.impl,
-            client,
-            lease_timeout=settings.lease_timeout,
-            max_attempts=settings.max_attempts,
-        )
-
-    def submit(self, body: m.SubmitBody) -> Response:
-        payload = _encode(body.payload, "payload")
-        task_id = TaskId(body.task_id) if body.task_id else None
-        done = drive(self.queue.submit(payload, task_id), self.faults, op="submit")
-        logger.info("submit %s created=%s", done.task_id, done.created)
-        return json_response({"task_id": done.task_id}, 201 if done.created else 200)
-
-    def claim(self, worker: str) -> Response:
-        claim = drive(self.queue.claim(WorkerId(worker)), self.faults, op="claim")
-        if claim is None:
-            return Response(status_code=204)
-        logger.info("claim %s by %s attempt %d", claim.task_id, worker, claim.attempt)
-        lease = None
-        if claim.token is not None and claim.expires_at is not None:
-            lease = {"token": claim.token, "expires_at": claim.expires_at}
-        return json_response(
-            {
-                "task_id": claim.task_id,
-                "payload": orjson.Fragment(claim.payload),  # stored as JSON text already
-                "attempt": claim.attempt,
-                "lease": lease,
-            }
-        )
-
-    def complete(self, task_id: str, worker: str, body: m.CompleteBody | None) -> Response:
-        body = body or m.CompleteBody()
-        result = None if body.result is None else _encode(body.result, "result")
-        steps = self.queue.complete(TaskId(task_id), WorkerId(worker), body.token, result)
-        return self._finished(task_id, worker, drive(steps, self.faults, op="complete"))
-
-    def fail(self, task_id: str, worker: str, body: m.FailBody) -> Response:
-        steps = self.queue.fail(
-            TaskId(task_id), WorkerId(worker), body.token, body.error, body.retry
-        )
-        return self._finished(task_id, worker, drive(steps, self.faults, op="fail"))
-
-    def _finished(self, task_id: str, worker: str, outcome: Outcome) -> Response:
-        logger.info("%s by %s: %s", task_id, worker, outcome)
-        if outcome.accepted:
-            return json_response({"task_id": task_id, "status": str(outcome)})
-        if outcome is Outcome.NOT_FOUND:
-            raise ApiError(404, "not_found", f"no task {task_id!r}")
-        raise ApiError(409, str(outcome), _CONFLICT_DETAIL.get(outcome, str(outcome)))
-
-    def heartbeat(self, worker: str) -> Response:
-        extended = drive(self.queue.heartbeat(WorkerId(worker)), self.faults, op="heartbeat")
-        return json_response({"worker_id": worker, "leases_extended": extended})
-
-    def inspect(self, task_id: str) -> Response:
-        view = drive(self.queue.inspect(TaskId(task_id)), self.faults, op="inspect")
-        if view is None:
-            raise ApiError(404, "not_found", f"no task {task_id!r}")
-        return json_response(_view(view))
-
-    def stats(self) -> Response:
-        s = drive(self.queue.stats(), self.faults, op="stats")
-        body = {"pending": s.pending, "processing": s.processing}
-        return json_response({**body, "completed": s.completed, "failed": s.failed})
-
-    def healthz(self) -> Response:
-        try:
-            self.client.ping()
-        except redis.RedisError as exc:
-            headers = {"Retry-After": str(self.settings.retry_after)}
-            raise ApiError(503, "redis_unavailable", f"Redis unavailable: {exc}", headers) from exc
-        return json_response({"status": "ok"})
-
-    def rescue(self) -> Response:
-        rescued = drive(self.queue.rescue_expired(), self.faults, op="rescue_expired")
-        return json_response({"rescued": rescued})
-
-
-def _encode(value: Any, what: str) -> str:
-    """Compact JSON text of a payload or result; 413 past 64 KiB, 422 if not JSON-able."""
-    try:
-        text = orjson.dumps(value).decode()
-    except orjson.JSONEncodeError:  # e.g. integers beyond 64 bits: the stdlib copes
-        try:
-            text = orjson.dumps(orjson.Fragment(_stdlib_json(value))).decode()
-        except ValueError as exc:
-            raise ApiError(422, "invalid_request", f"{what} is not valid JSON: {exc}") from exc
-    if len(text.encode()) > m.MAX_PAYLOAD:
-        raise ApiError(413, "payload_too_large", f"{what} is over {m.MAX_PAYLOAD} bytes as JSON")
-    return text
-
-
-def _stdlib_json(value: Any) -> str:
-    import json
-
-    return json.dumps(value, separators=(",", ":"), allow_nan=False)
-
-
-def _view(v: TaskView) -> dict[str, Any]:
-    return {
-        "task_id": v.task_id,
-        "status": str(v.status),
-        "attempts": v.attempts,
-        "worker_id": v.worker_id,
-        "record_status": v.record_status,
-        "pending_copies": v.pending_copies,
-        "in_processing": v.in_processing,
-        "lease_expires_at": v.lease_expires_at,
-    }
+_GOOD_ID = re.compile(m.ID_PATTERN)
 
 
 def _bearer_check(key: str) -> Callable[..., Any]:
@@ -210,12 +87,32 @@ def _on_loop(fn: F) -> F:
     return blocking  # type: ignore[return-value]
 
 
+def _rate_limited(svc: Service) -> list[Any]:
+    """The dependency of the rate-limited routes (none when no limit is configured).
+
+    Keyed by ``X-Worker-Id``, else the heartbeat's path id, else the client address.
+    A plain ``def``: its Redis round trip runs on the thread pool.
+    """
+    if svc.limiter is None:
+        return []
+
+    def check(request: Request) -> None:
+        given = (request.headers.get("x-worker-id", ""), request.path_params.get("worker_id", ""))
+        valid = [key for key in given if _GOOD_ID.match(key)]
+        svc.admit(valid[0] if valid else f"addr:{request.client.host if request.client else '-'}")
+
+    return [Depends(check)]
+
+
 def _worker_routes(svc: Service, deps: list[Any]) -> APIRouter:
     """The table's worker endpoints as plain functions; the caller picks the flavour."""
     common = m.error_responses(422, 500, 503) | (m.error_responses(401) if deps else {})
     r = APIRouter(dependencies=deps, responses=common)
     flavour: Callable[[F], F] = _on_loop if svc.settings.impl is Impl.NAIVE else (lambda f: f)
     errs = m.error_responses
+    limited = _rate_limited(svc)
+    limit_errs = errs(429) if limited else {}
+    empty: dict[int | str, dict[str, Any]] = {204: {"description": "empty"}}
     exists: dict[int | str, dict[str, Any]] = {
         200: {"model": m.Submitted, "description": "that task_id exists: nothing enqueued"}
     }
@@ -226,13 +123,23 @@ def _worker_routes(svc: Service, deps: list[Any]) -> APIRouter:
         """Enqueue a task; 200 instead of 201 when that task_id already exists."""
         return svc.submit(body)
 
-    @r.get("/tasks/next", response_model=m.ClaimOut, responses={204: {"description": "empty"}})
+    @r.get(
+        "/tasks/next",
+        response_model=m.ClaimOut,
+        responses=empty | limit_errs,
+        dependencies=limited,
+    )
     @flavour
     def claim(worker: m.WorkerIdHeader) -> Response:
         """Claim the next pending task for the worker in X-Worker-Id; 204 when none."""
         return svc.claim(worker)
 
-    @r.post("/tasks/{task_id}/complete", response_model=m.StatusOut, responses=errs(404, 409))
+    @r.post(
+        "/tasks/{task_id}/complete",
+        response_model=m.StatusOut,
+        responses=errs(404, 409) | limit_errs,
+        dependencies=limited,
+    )
     @flavour
     def complete(
         task_id: m.TaskIdPath, worker: m.WorkerIdHeader, body: m.CompleteBody | None = None
@@ -240,13 +147,23 @@ def _worker_routes(svc: Service, deps: list[Any]) -> APIRouter:
         """Report success; 409 lease_lost / not_processing means it had no effect."""
         return svc.complete(task_id, worker, body)
 
-    @r.post("/tasks/{task_id}/fail", response_model=m.StatusOut, responses=errs(404, 409))
+    @r.post(
+        "/tasks/{task_id}/fail",
+        response_model=m.StatusOut,
+        responses=errs(404, 409) | limit_errs,
+        dependencies=limited,
+    )
     @flavour
     def fail(task_id: m.TaskIdPath, worker: m.WorkerIdHeader, body: m.FailBody) -> Response:
         """Report failure; retry=true puts the task back in the pending list."""
         return svc.fail(task_id, worker, body)
 
-    @r.post("/workers/{worker_id}/heartbeat", response_model=m.HeartbeatOut)
+    @r.post(
+        "/workers/{worker_id}/heartbeat",
+        response_model=m.HeartbeatOut,
+        responses=limit_errs,
+        dependencies=limited,
+    )
     @flavour
     def heartbeat(worker_id: m.WorkerIdPath) -> Response:
         """Extend the leases this worker holds (safe); the note's last_active (naive)."""
@@ -262,6 +179,12 @@ def _worker_routes(svc: Service, deps: list[Any]) -> APIRouter:
     @flavour
     def stats() -> Response:
         return svc.stats()
+
+    # Not in the OpenAPI schema: Prometheus text, not JSON. Needs the key like the rest.
+    @r.get("/metrics", include_in_schema=False)
+    def prometheus_metrics() -> Response:
+        """Prometheus text format; plain ``def`` on both flavours (not the specimen)."""
+        return svc.scrape()
 
     return r
 
@@ -302,13 +225,15 @@ def create_app(settings: ServeSettings) -> FastAPI:
         timeout=settings.redis_timeout,
         max_connections=settings.max_connections,
     )
-    svc = Service(settings, client)
+    svc = Service(settings, client, from_env().prometheus_multiproc_dir)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         janitor = None
         if settings.janitor_interval is not None:
-            janitor = Janitor(svc.queue, interval=settings.janitor_interval, faults=svc.faults)
+            janitor = CountingJanitor(
+                svc.queue, interval=settings.janitor_interval, faults=svc.faults
+            )
             janitor.start_thread()
         try:
             yield
@@ -324,9 +249,13 @@ def create_app(settings: ServeSettings) -> FastAPI:
         lifespan=lifespan,
     )
     deps = [Depends(_bearer_check(settings.api_key))] if settings.api_key else []
-    app.include_router(_worker_routes(svc, deps))
-    app.include_router(_health_and_admin(svc))
+    routers = [_worker_routes(svc, deps), _health_and_admin(svc)]
+    for router in routers:
+        app.include_router(router)
     install_error_handlers(app, settings.retry_after)
+    # Outermost last: RequestContext wraps the metrics, so their log lines carry the id.
+    routes = [route for router in routers for route in router.routes]
+    app.add_middleware(metrics.RequestMetrics, routes=routes)
     app.add_middleware(RequestContext)  # type: ignore[arg-type]
     app.state.service = svc
     return app

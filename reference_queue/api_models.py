@@ -101,6 +101,7 @@ class RescueOut(BaseModel):
 
 class HealthOut(BaseModel):
     status: str
+    breaker: str | None = None  # closed / open / half_open, when the breaker is on
 
 
 class ErrorOut(BaseModel):
@@ -116,6 +117,7 @@ ERROR_MEANING = {
     409: "lease_lost / not_processing: the report definitely had no effect",
     413: "payload or result over 64 KiB, or body over 1 MiB",
     422: "bad id, header or body",
+    429: "rate_limited: this worker is over the configured rate; retry after Retry-After s",
     500: "injected_fault: a configured fault aborted the handler at that point",
     503: "Redis unavailable: retry after Retry-After seconds",
 }

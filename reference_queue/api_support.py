@@ -49,6 +49,7 @@ _CODES = {
     409: "conflict",
     413: "payload_too_large",
     422: "invalid_request",
+    429: "rate_limited",
     500: "internal",
     503: "redis_unavailable",
 }
@@ -58,13 +59,19 @@ class ApiError(Exception):
     """An answer other than success, raised by an endpoint and rendered by a handler."""
 
     def __init__(
-        self, status: int, error: str, detail: str, headers: Mapping[str, str] | None = None
+        self,
+        status: int,
+        error: str,
+        detail: str,
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
     ) -> None:
         super().__init__(f"{status} {error}: {detail}")
         self.status = status
         self.error = error
         self.detail = detail
         self.headers = headers
+        self.extra = extra  # more fields of the error body, e.g. /healthz's "breaker"
 
 
 def json_response(
@@ -157,7 +164,7 @@ def install_error_handlers(app: FastAPI, retry_after: int) -> None:
 
     async def on_api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
-        return error_response(exc.status, exc.error, exc.detail, exc.headers)
+        return error_response(exc.status, exc.error, exc.detail, exc.headers, **exc.extra)
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

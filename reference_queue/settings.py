@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from enum import StrEnum
 
+from reference_queue.api_ratelimit import Rate, RateSpecError
 from reference_queue.errors import QueueError, UnknownImplError
 from reference_queue.faults import Faults
 
@@ -50,6 +51,9 @@ class ServeSettings:
     max_connections: int = 64  # per API process (the thread pool has 40 threads)
     log_level: str = "warning"
     die_with_parent: bool = False  # set by the harness: API workers die with their supervisor
+    rate_limit: str | None = None  # e.g. "10/s": per worker on the worker endpoints; None: off
+    breaker_threshold: int = 0  # open the Redis breaker after N consecutive errors; 0: off
+    breaker_cooldown: float = 1.0  # seconds open before a half-open probe
 
     def __post_init__(self) -> None:
         if not isinstance(self.impl, Impl):
@@ -64,6 +68,14 @@ class ServeSettings:
         if self.max_attempts < 1:
             raise SettingsError(f"max_attempts must be >= 1, got {self.max_attempts}")
         Faults.parse(self.faults)  # raises FaultSpecError on a bad spec, early
+        if self.rate_limit is not None:
+            try:
+                Rate.parse(self.rate_limit)
+            except RateSpecError as exc:
+                raise SettingsError(str(exc)) from None
+        if self.breaker_threshold < 0:
+            raise SettingsError(f"breaker_threshold must be >= 0, got {self.breaker_threshold}")
+        _positive("breaker_cooldown", self.breaker_cooldown)
 
     def with_redis(self, redis_url: str) -> ServeSettings:
         return replace(self, redis_url=redis_url)

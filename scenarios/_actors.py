@@ -32,6 +32,7 @@ from scenarios._context import ProcessContext, context_for
 logger = logging.getLogger(__name__)
 
 SUBMIT_ATTEMPTS = 4  # a producer retries a lost answer this often, with the same id
+RATE_LIMITED_RETRIES = 5  # a completion refused with 429 is re-sent this often after backoff
 IDLE_WHEN_SPENT = 1.0  # seconds a producer sleeps between checks once the budget is spent
 _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9._:-]")
 
@@ -96,7 +97,10 @@ class WorkerBase(QueueUser):
     def work(self) -> None:
         _, lease = self.api.claim(self.process, self.worker_id)
         if lease is None:
-            gevent.sleep(self.settings.poll_interval)
+            answer = self.api.last_answer
+            limited = answer is not None and answer.rate_limited
+            backoff = answer.backoff if answer is not None and limited else 0.0
+            gevent.sleep(max(self.settings.poll_interval, backoff))
             return
         self.handle(lease)
 
@@ -115,14 +119,26 @@ class WorkerBase(QueueUser):
         while (left := end - time.monotonic()) > 0:
             gevent.sleep(min(left, self.settings.heartbeat_interval))
             if end - time.monotonic() > 0:
+                # a 429 needs no extra wait: the next heartbeat is an interval away
                 self.api.heartbeat(self.process, self.worker_id)
 
     def finish(self, lease: Lease) -> None:
-        if self.rng.random() < self.settings.fail_probability:
-            retry = self.rng.random() < 0.5
-            self.api.fail(self.process, self.worker_id, lease, "simulated failure", retry)
-        else:
-            self.api.complete(self.process, self.worker_id, lease, {"by": self.worker_id})
+        """Report the outcome; a 429 had no effect (recorded as ``fail``) and the lease is
+        still held, so the same report is sent again after Retry-After, a few times."""
+        failing = self.rng.random() < self.settings.fail_probability
+        retry = failing and self.rng.random() < 0.5
+        for _ in range(1 + RATE_LIMITED_RETRIES):
+            if failing:
+                answer = self.api.fail(
+                    self.process, self.worker_id, lease, "simulated failure", retry
+                )
+            else:
+                answer = self.api.complete(
+                    self.process, self.worker_id, lease, {"by": self.worker_id}
+                )
+            if not answer.rate_limited:
+                return
+            gevent.sleep(answer.backoff)
 
 
 class SlowWorkerBase(WorkerBase):

@@ -6,6 +6,10 @@ leaves, and exactly one completion after the answer, classified by
 sees the same request through its ``request`` event (FastHttpSession with
 ``catch_response``), counted as a success when the status is one the contract allows
 for that endpoint (a 409 on a stale completion is a correct answer, not an error).
+
+A ``429 rate_limited`` (a deployment with ``--rate-limit``) is a definite rejection:
+``classify_http`` makes it a ``fail`` in the history, Locust counts it as an expected
+answer, and :attr:`Answer.retry_after` tells the actor how long to back off.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from typing import Any, Protocol
 
 from harness.events import EventType, Op
 from harness.recorder import classify_http
+
+RATE_LIMITED = 429  # over the deployment's per-worker rate limit: no effect, back off
+DEFAULT_BACKOFF = 1.0  # seconds, when a 429 carries no usable Retry-After
 
 
 class OpLike(Protocol):
@@ -81,10 +88,20 @@ class Answer:
     status: int  # 0: no answer (timeout, connection reset)
     body: Any  # the decoded JSON, or None
     error: str | None = None  # the contract's error code, or the transport's failure
+    retry_after: float | None = None  # seconds, from Retry-After on a 429 / 503
 
     @property
     def outcome(self) -> EventType:
         return classify_http(self.status)
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.status == RATE_LIMITED
+
+    @property
+    def backoff(self) -> float:
+        """How long to wait before this worker's next request after a 429."""
+        return self.retry_after if self.retry_after is not None else DEFAULT_BACKOFF
 
 
 class Session(Protocol):
@@ -103,6 +120,7 @@ class QueueClient:
         self.history = history
         self._auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._admin_key = admin_key
+        self.last_answer: Answer | None = None  # the latest claim's answer
 
     def call(
         self,
@@ -123,7 +141,12 @@ class QueueClient:
             method, path, name=name, json=json, headers=request_headers, catch_response=True
         ) as response:
             status = int(response.status_code or 0)
-            answer = Answer(status=status, body=_body(response), error=_error(response, status))
+            answer = Answer(
+                status=status,
+                body=_body(response),
+                error=_error(response, status),
+                retry_after=_retry_after(response),
+            )
             if status in expected:
                 response.success()
             else:
@@ -145,17 +168,20 @@ class QueueClient:
         return answer
 
     def claim(self, process: str, worker_id: str) -> tuple[EventType, Lease | None]:
-        """(ok, lease) on a claim, (ok, None) when nothing is pending, else (fail|info, None)."""
+        """(ok, lease) on a claim, (ok, None) when nothing is pending, else (fail|info, None).
+
+        After a 429 the answer is in :attr:`last_answer` (its ``backoff``)."""
         rid = request_id()
         rec = self.history.op(process, Op.CLAIM, worker_id=worker_id, request_id=rid)
         answer = self.call(
             "GET",
             "/tasks/next",
             name="/tasks/next",
-            expected=frozenset({200, 204}),
+            expected=frozenset({200, 204, RATE_LIMITED}),
             headers={"X-Worker-Id": worker_id},
             rid=rid,
         )
+        self.last_answer = answer
         lease = _lease(answer.body) if answer.status == 200 else None
         if answer.status == 200 and lease is None:
             rec.info(status=answer.status, error="unreadable claim answer")
@@ -206,7 +232,7 @@ class QueueClient:
             "POST",
             f"/tasks/{lease.task_id}/{f}",
             name=f"/tasks/[id]/{f}",
-            expected=frozenset({200, 409}),
+            expected=frozenset({200, 409, RATE_LIMITED}),
             json=body,
             headers={"X-Worker-Id": worker_id},
             rid=rid,
@@ -222,7 +248,7 @@ class QueueClient:
             "POST",
             f"/workers/{worker_id}/heartbeat",
             name="/workers/[id]/heartbeat",
-            expected=frozenset({200}),
+            expected=frozenset({200, RATE_LIMITED}),
             headers={"X-Worker-Id": worker_id},
             rid=rid,
         )
@@ -278,6 +304,16 @@ def _error(response: Any, status: int) -> str | None:
     if status == 0:
         return str(getattr(response, "error", None) or "no answer")
     return None
+
+
+def _retry_after(response: Any) -> float | None:
+    """Retry-After in seconds (the API sends whole seconds), or None."""
+    headers = getattr(response, "headers", None) or {}
+    try:
+        seconds = float(headers.get("Retry-After", ""))
+    except (TypeError, ValueError):
+        return None
+    return seconds if seconds >= 0 else None
 
 
 def _lease(body: Any) -> Lease | None:

@@ -1,7 +1,7 @@
 """``harness hunt``: search a queue's interleavings for races and write a race report.
 
     harness hunt --impl naive|safe|module:Class [--budget 60s] [--seed N] [--out DIR]
-                 [--hypothesis-profile dev|ci|thorough] [--lease-timeout S]
+                 [--hypothesis-profile dev|ci|thorough] [--lease-timeout S] [--kind K ...]
 
 Starts its own embedded Redis (``REDIS_URL`` overrides), runs the generic state
 machine once per violation kind within the budget, and writes the report folder
@@ -21,7 +21,8 @@ from typing import Any
 import redis
 
 from harness.errors import ConfigError
-from harness.explorer.hunt import HuntPlan, hunt, write_hunt_report
+from harness.explorer.hunt import HUNTED, HuntPlan, hunt, write_hunt_report
+from harness.explorer.model import Kind
 from harness.explorer.profiles import PROFILES, default_profile_name, profile
 from harness.redis_server import redis_for
 from reference_queue.errors import UnknownImplError
@@ -51,6 +52,12 @@ def register(sub: Any) -> None:
     p.add_argument("--budget", default="60s", help="time budget, e.g. 60s, 2m (default 60s)")
     p.add_argument("--seed", type=int, default=0, help="first Hypothesis seed (default 0)")
     p.add_argument("--out", type=Path, help="report folder (default reports/<time>-hunt-<impl>)")
+    p.add_argument(
+        "--kind",
+        action="append",
+        choices=[str(k) for k in HUNTED],
+        help="hunt only this violation kind (repeatable; default: every kind)",
+    )
     p.add_argument("--lease-timeout", type=float, default=30.0, help="lease / age limit (s)")
     p.add_argument(
         "--hypothesis-profile",
@@ -74,12 +81,15 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         settings=profile(args.hypothesis_profile or default_profile_name()),
         lease_timeout=args.lease_timeout,
+        kinds=tuple(Kind(k) for k in args.kind) if args.kind else HUNTED,
     )
     out: Path = args.out or Path("reports") / (
         time.strftime("%Y%m%d-%H%M%S") + f"-hunt-{_safe_name(args.impl)}"
     )
-    print(f"hunting races in {args.impl} (budget {plan.budget_s:g}s, seed {plan.seed})",
-          file=sys.stderr)  # fmt: skip
+    print(
+        f"hunting races in {args.impl} (budget {plan.budget_s:g}s, seed {plan.seed})",
+        file=sys.stderr,
+    )
     with redis_for() as url:
         client = redis.Redis.from_url(url, decode_responses=True)
         try:

@@ -34,6 +34,11 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--locust-processes", type=int, default=1, metavar="N",
                    help="Locust worker processes on this machine (default: 1)")  # fmt: skip
     p.add_argument("--seed", type=int, help="seed for the nemesis and the fault points")
+    p.add_argument("--rate-limit", metavar="N/s",
+                   help="per-worker rate limit of the deployment, e.g. 10/s")  # fmt: skip
+    p.add_argument("--breaker-threshold", type=int, default=0, metavar="N",
+                   help="open the deployment's Redis circuit breaker after N consecutive "
+                   "errors (default: 0, off)")  # fmt: skip
     p.add_argument("--reports", type=Path, default=Path("reports"), metavar="DIR",
                    help="where run folders go (default: reports/)")  # fmt: skip
 
@@ -69,7 +74,8 @@ def spec_from_args(args: argparse.Namespace, impl: str, profile: profiles.Profil
         duration=profiles.parse_duration(args.duration) if args.duration else None,
         api_procs=args.api_procs, persistence=Persistence(args.persistence),
         faults=args.faults, locust_processes=args.locust_processes, seed=args.seed,
-        base_dir=args.reports,
+        base_dir=args.reports, rate_limit=args.rate_limit,
+        breaker_threshold=args.breaker_threshold,
     )  # fmt: skip
 
 

@@ -59,6 +59,18 @@ def register(sub: Any) -> None:
         "--persistence", choices=[str(x) for x in Persistence], default="none",
         help="embedded Redis persistence",
     )  # fmt: skip
+    p.add_argument(
+        "--rate-limit", metavar="N/UNIT",
+        help="per-worker limit on claim/complete/fail/heartbeat, e.g. 10/s, 600/m (429 over it)",
+    )  # fmt: skip
+    p.add_argument(
+        "--breaker-threshold", type=int, default=0, metavar="N",
+        help="open the Redis circuit breaker after N consecutive Redis errors (0: off)",
+    )  # fmt: skip
+    p.add_argument(
+        "--breaker-cooldown", type=float, default=1.0, metavar="S",
+        help="seconds the breaker stays open before a half-open probe",
+    )  # fmt: skip
     p.add_argument("--log-level", default="warning", help="API and janitor log level")
     p.add_argument("--log-dir", type=Path, help="keep the processes' logs here")
     p.set_defaults(handler=run)
@@ -76,6 +88,9 @@ def settings_from(args: argparse.Namespace) -> ServeSettings:
             faults=args.faults,
             janitor_interval=args.api_janitor_interval,
             log_level=args.log_level,
+            rate_limit=args.rate_limit,
+            breaker_threshold=args.breaker_threshold,
+            breaker_cooldown=args.breaker_cooldown,
         )
     except QueueError as exc:
         raise ConfigError(str(exc)) from exc

@@ -40,26 +40,35 @@ class HuntPlan:
     settings: Settings
     lease_timeout: float = 30.0
     shrink_seconds: float = 10.0
+    kinds: tuple[Kind, ...] = HUNTED
 
 
 def hunt(client: redis.Redis, plan: HuntPlan, progress: Progress) -> list[SearchResult]:
     """One result per kind: the minimal counterexample, or the last fruitless search."""
     factory = queue_factory(plan.impl, lease_timeout=plan.lease_timeout)
-    share = plan.budget_s / len(HUNTED)
+    share = plan.budget_s / len(plan.kinds)
     results: list[SearchResult] = []
-    for kind in HUNTED:
+    for kind in plan.kinds:
         started, attempt = time.perf_counter(), 0
         while True:
-            result = search(client, factory, target=Target(kind=kind), settings=plan.settings,
-                            seed=plan.seed + attempt, shrink_seconds=plan.shrink_seconds)  # fmt: skip
+            result = search(
+                client,
+                factory,
+                target=Target(kind=kind),
+                settings=plan.settings,
+                seed=plan.seed + attempt,
+                shrink_seconds=plan.shrink_seconds,
+            )
             attempt += 1
             spent = time.perf_counter() - started
             if result.found or spent >= share:
                 break
         results.append(result)
         if result.found:
-            progress(f"{kind}: FOUND, minimal run of {result.length()} steps "
-                     f"(first hit after {result.first_failure_s:.1f}s, seed {result.seed})")  # fmt: skip
+            progress(
+                f"{kind}: FOUND, minimal run of {result.length()} steps "
+                f"(first hit after {result.first_failure_s:.1f}s, seed {result.seed})"
+            )
         else:
             progress(f"{kind}: none in {spent:.1f}s ({attempt} search(es), seeds from {plan.seed})")
     return results
@@ -78,7 +87,7 @@ def write_hunt_report(out: Path, plan: HuntPlan, results: list[SearchResult]) ->
         f"# Race report: `harness hunt --impl {plan.impl}`",
         "",
         f"Seed {plan.seed}, budget {plan.budget_s:g}s, lease {plan.lease_timeout:g}s. "
-        f"Kinds searched: {', '.join(str(k) for k in HUNTED)}.",
+        f"Kinds searched: {', '.join(str(k) for k in plan.kinds)}.",
         "",
         f"**Verdict: {'races found' if found else 'no race found'}** "
         f"({len(found)} of {len(results)} kinds).",
@@ -87,8 +96,10 @@ def write_hunt_report(out: Path, plan: HuntPlan, results: list[SearchResult]) ->
     path = out / "report.md"
     path.write_text("\n".join(head + sections))
     (out / "hunt.json").write_bytes(
-        orjson.dumps({"impl": plan.impl, "seed": plan.seed, "budget_s": plan.budget_s,
-                      "kinds": summary}, option=orjson.OPT_INDENT_2)  # fmt: skip
+        orjson.dumps(
+            {"impl": plan.impl, "seed": plan.seed, "budget_s": plan.budget_s, "kinds": summary},
+            option=orjson.OPT_INDENT_2,
+        )
     )
     return path
 
@@ -110,18 +121,11 @@ def _summary(result: SearchResult) -> dict[str, Any]:
 def _section(out: Path, plan: HuntPlan, result: SearchResult) -> str:
     world = result.world
     kind = result.target.kind
-    assert world is not None and kind is not None
-    sub = out / str(kind)
-    history = sub / "history"
-    history.mkdir(parents=True, exist_ok=True)
-    (history / "explorer.jsonl").write_bytes(
-        b"".join(orjson.dumps(e) + b"\n" for e in world.history.events)
+    assert world is not None
+    assert kind is not None
+    verdict = analyze_run(
+        _write_sub_run(out / str(kind), plan, result), lease_timeout=plan.lease_timeout
     )
-    (sub / "run.json").write_bytes(
-        orjson.dumps({"source": "harness hunt", "impl": plan.impl, "drained": True,
-                      "lease_timeout": plan.lease_timeout, "kind": str(kind)})  # fmt: skip
-    )
-    verdict = analyze_run(sub, lease_timeout=plan.lease_timeout)
     seen = sorted(k for k, r in verdict.results.items() if r.verdict == "fail")
     findings = result.findings()
     return "\n".join(
@@ -148,3 +152,25 @@ def _section(out: Path, plan: HuntPlan, result: SearchResult) -> str:
             "",
         ]
     )
+
+
+def _write_sub_run(sub: Path, plan: HuntPlan, result: SearchResult) -> Path:
+    """The counterexample's history as a run folder the analyzer can judge."""
+    assert result.world is not None
+    history = sub / "history"
+    history.mkdir(parents=True, exist_ok=True)
+    (history / "explorer.jsonl").write_bytes(
+        b"".join(orjson.dumps(e) + b"\n" for e in result.world.history.events)
+    )
+    (sub / "run.json").write_bytes(
+        orjson.dumps(
+            {
+                "source": "harness hunt",
+                "impl": plan.impl,
+                "drained": True,
+                "lease_timeout": plan.lease_timeout,
+                "kind": str(result.target.kind),
+            }
+        )
+    )
+    return sub

@@ -88,8 +88,8 @@ class Exploration:
     client: redis.Redis
     factory: QueueFactory
     sink: Sink
-    config: WorldConfig = WorldConfig()
-    target: Target = Target()
+    config: WorldConfig = field(default_factory=WorldConfig)
+    target: Target = field(default_factory=Target)
     judge_history: HistoryJudge | None = None
 
 
@@ -142,8 +142,8 @@ def machine_for(ex: Exploration) -> type[RuleBasedStateMachine]:
 WEIGHTS: dict[Action, int] = {
     Action.STEP: 6,
     Action.CLAIM: 4,
-    Action.COMPLETE: 4,
-    Action.FAIL: 2,
+    Action.COMPLETE: 3,
+    Action.FAIL: 3,
     Action.RESCUE: 2,
     Action.ADVANCE: 2,
     Action.CRASH: 1,
@@ -190,11 +190,11 @@ def _add_rules(cls: type[Any]) -> None:
         )
         options = offered[action]
         names = {o.actor for o in options}
-        actor = data.draw(
-            st.sampled_from(world.names).filter(lambda n: n in names), label="actor"
-        )
+        actor = data.draw(st.sampled_from(world.names).filter(lambda n: n in names), label="actor")
         mine = [o for o in options if o.actor == actor]
-        step = mine[data.draw(st.integers(0, 3), label="which") % len(mine)] if mine[1:] else mine[0]
+        step = (
+            mine[data.draw(st.integers(0, 3), label="which") % len(mine)] if mine[1:] else mine[0]
+        )
         if action is Action.FAIL:
             step = replace(step, retry=data.draw(st.booleans(), label="retry"))
         self.do(step)

@@ -49,11 +49,14 @@ def minimize(
     return best
 
 
-def _cuts(
-    setup: list[Step], steps: list[Step]
-) -> list[tuple[list[Step], list[Step]]]:
-    """Candidates, biggest cuts first: a whole operation, then a single step."""
+def _cuts(setup: list[Step], steps: list[Step]) -> list[tuple[list[Step], list[Step]]]:
+    """Candidates, biggest cuts first: an actor's steps from some point on, a whole
+    operation, then a single step."""
     out: list[tuple[list[Step], list[Step]]] = []
+    for i, step in enumerate(steps):
+        rest = [s for j, s in enumerate(steps) if j < i or s.actor != step.actor]
+        if len(rest) < len(steps) - 1:
+            out.append((setup, rest))
     for i in range(len(steps)):
         op = _operation(steps, i)
         if len(op) > 1:

@@ -135,6 +135,21 @@ class Model:
                     f"{worker} claimed {claim.task_id}, which was never submitted",
                 )
             ]
+        out = self._judge_claim(task, claim, worker=worker, invoke_seq=invoke_seq, now=now)
+        if task.owner is not None:
+            task.owner.released = True
+            task.superseded_seq = seq
+        expires = claim.expires_at if claim.expires_at is not None else now + self.lease_timeout
+        lease = Lease(
+            task_id=claim.task_id, worker=worker, token=claim.token, ok_seq=seq, expires_at=expires
+        )
+        task.owner, task.phase = lease, Phase.PROCESSING
+        self.leases.setdefault(worker, []).append(lease)
+        return out
+
+    def _judge_claim(
+        self, task: TaskModel, claim: Claim, *, worker: str, invoke_seq: int, now: float
+    ) -> list[Finding]:
         out: list[Finding] = []
         prior = task.phase
         if task.completions and task.completions[0] < invoke_seq:
@@ -159,15 +174,6 @@ class Model:
                     f"was live (expires in {owner.expires_at - now:g}s)",
                 )
             )
-        if owner is not None:
-            owner.released = True
-            task.superseded_seq = seq
-        expires = claim.expires_at if claim.expires_at is not None else now + self.lease_timeout
-        lease = Lease(
-            task_id=claim.task_id, worker=worker, token=claim.token, ok_seq=seq, expires_at=expires
-        )
-        task.owner, task.phase = lease, Phase.PROCESSING
-        self.leases.setdefault(worker, []).append(lease)
         return out
 
     def finished(
@@ -288,19 +294,23 @@ class Model:
                             "as many workers can claim it at once",
                         )
                     )
-        if len(missing) > carried:
-            out += [
-                self._finding(
-                    Kind.LOST,
-                    t,
-                    op,
-                    self.tasks[t].phase,
-                    f"{t} was acknowledged and is neither finished, pending nor "
-                    "processing: nothing will ever serve it",
-                )
-                for t in missing
-            ]
-        return out
+        return out + self._lost(missing, carried=carried, op=op)
+
+    def _lost(self, missing: list[str], *, carried: int, op: str) -> list[Finding]:
+        """Missing tasks beyond what the ops in flight may be carrying are lost."""
+        if len(missing) <= carried:
+            return []
+        return [
+            self._finding(
+                Kind.LOST,
+                t,
+                op,
+                self.tasks[t].phase,
+                f"{t} was acknowledged and is neither finished, pending nor "
+                "processing: nothing will ever serve it",
+            )
+            for t in missing
+        ]
 
     def _check_completed(
         self, task_id: str, task: TaskModel, view: TaskView | None, op: str

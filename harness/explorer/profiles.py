@@ -31,9 +31,9 @@ _COMMON: dict[str, Any] = {
 }
 
 PROFILES: dict[str, dict[str, Any]] = {
-    "dev": {"max_examples": 100, "stateful_step_count": 30},
-    "ci": {"max_examples": 100, "stateful_step_count": 30, "derandomize": True},
-    "thorough": {"max_examples": 2_000, "stateful_step_count": 60},
+    "dev": {"max_examples": 100, "stateful_step_count": 40},
+    "ci": {"max_examples": 100, "stateful_step_count": 40, "derandomize": True},
+    "thorough": {"max_examples": 2_000, "stateful_step_count": 80},
 }
 
 

@@ -25,8 +25,7 @@ MEANING: dict[Kind, str] = {
     "happened twice",
     Kind.STALE_COMPLETION: "a worker whose claim had been superseded (re-queued by the "
     "janitor, or claimed by another worker) still had its report accepted",
-    Kind.RESURRECTION: "a completed task went back to the queue and was (or will be) "
-    "run again",
+    Kind.RESURRECTION: "a completed task went back to the queue and was (or will be) run again",
     Kind.DOUBLE_CLAIM: "two workers can hold the same task at once (here: the task "
     "sits in the pending list more than once)",
     Kind.UNEXPECTED: "a worker was handed a task id nobody submitted",
@@ -40,6 +39,10 @@ MEANING: dict[Kind, str] = {
 def steps_table(world: World, target: Target) -> str:
     """The run's steps (setup folded into the first row) as a markdown table."""
     records = [r for r in world.trace.records if r.stage is not Stage.SETUP]
+    hits = [i for i, r in enumerate(records) if any(target.matches(f) for f in r.findings)]
+    rest = records[hits[0] + 1 :] if hits else []
+    if rest and all(r.stage is Stage.DRAIN for r in rest):
+        records = records[: hits[0] + 1]  # the drain after the proof adds nothing
     workers = _letters(records, world)
     header = ["Time", *(f"Worker {letter}" for letter in workers.values()), "Janitor"]
     header.append("Queue state")
@@ -57,6 +60,8 @@ def steps_table(world: World, target: Target) -> str:
             row[-1] += " ⚠ " + "; ".join(str(f.kind) for f in record.findings if target.matches(f))
             row = [f"**{c}**" if c else c for c in row]
         rows.append(row)
+    if rest and records[-1] is not rest[-1]:
+        rows.append(["…", *([""] * (len(header) - 2)), f"(the drain goes on: {len(rest)} steps)"])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
     return "\n".join(lines)

@@ -13,6 +13,7 @@ the rows of the race report's table. Pure: no redis.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -20,6 +21,8 @@ from typing import Any
 from harness.events import EventType, Op
 from harness.explorer.actors import Step
 from harness.explorer.model import Finding
+from harness.explorer.views import describe_state
+from reference_queue.types import TaskView
 
 EVENT_SPACING_NS = 1_000_000  # 1 ms between consecutive events
 
@@ -34,9 +37,15 @@ class Stage(StrEnum):
 class StepRecord:
     step: Step
     stage: Stage
-    did: str  # what happened, e.g. "RPOP -> t0 (stopped at after_pop)"
-    state: str  # the queue's state after the step, e.g. "pending [t1] processing {t0}"
+    did: str  # what happened, e.g. "claim ... after_pop"
+    views: Mapping[str, TaskView | None]  # where each task was after the step
     findings: tuple[Finding, ...] = ()
+
+    @property
+    def state(self) -> str:
+        """The queue's state after the step, e.g. ``pending [t1] · processing {t0}``
+        (rendered on demand: only a counterexample's steps are ever shown)."""
+        return describe_state(self.views)
 
 
 @dataclass(slots=True)
@@ -62,7 +71,7 @@ class HistoryLog:
 
     def emit(self, process: str, type_: EventType, f: Op, *, clock_s: float, **fields: Any) -> int:
         """Append an event; returns its index. ``None`` fields are left out."""
-        time_ns = int(round(clock_s * 1e9)) + len(self.events) * EVENT_SPACING_NS
+        time_ns = round(clock_s * 1e9) + len(self.events) * EVENT_SPACING_NS
         event: dict[str, Any] = {"process": process, "type": str(type_), "f": str(f)}
         event["time_ns"] = max(time_ns, self._last_time() + 1)
         event.update({k: v for k, v in fields.items() if v is not None})

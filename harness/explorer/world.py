@@ -15,12 +15,20 @@ from typing import Any
 
 from harness.events import EventType, Op
 from harness.explorer.actors import ACTION_OPS, Action, Actor, InFlight, Role, Step
+from harness.explorer.inspection import fetch_views
 from harness.explorer.model import Finding, Model
 from harness.explorer.trace import HistoryLog, Stage, StepRecord, Trace
-from harness.explorer.inspection import fetch_views
-from harness.explorer.views import describe_state
 from reference_queue.clock import ManualClock
-from reference_queue.types import Claim, Outcome, Steps, TaskQueue, TaskView, drive
+from reference_queue.types import (
+    Claim,
+    Outcome,
+    Steps,
+    TaskId,
+    TaskQueue,
+    TaskView,
+    WorkerId,
+    drive,
+)
 
 CLOCK = "clock"
 PRODUCER = "P"
@@ -50,6 +58,7 @@ class World:
         self._seq = 0
         self._did = ""
         self._op_findings: list[Finding] = []
+        self._views: dict[str, TaskView | None] | None = None
         actors = [Actor(name=w, role=Role.WORKER) for w in worker_names(config)]
         actors += [Actor(name=j, role=Role.JANITOR) for j in janitor_names(config)]
         actors += [
@@ -86,11 +95,17 @@ class World:
                     for c in a.held
                 ]
             case Action.RESCUE:
-                return [Step(actor=a.name, action=action) for a in searchers
-                        if a.role is Role.JANITOR and a.idle]  # fmt: skip
+                return [
+                    Step(actor=a.name, action=action)
+                    for a in searchers
+                    if a.role is Role.JANITOR and a.idle
+                ]
             case _:
-                return [Step(actor=a.name, action=action) for a in searchers
-                        if a.role is Role.WORKER and a.idle]  # fmt: skip
+                return [
+                    Step(actor=a.name, action=action)
+                    for a in searchers
+                    if a.role is Role.WORKER and a.idle
+                ]
 
     def allows(self, step: Step) -> bool:
         """Whether a literal step (from a replay) can be taken now."""
@@ -119,14 +134,16 @@ class World:
         """Do one step; return the findings it exposed (already recorded in the trace)."""
         self._op_findings, self._did = [], ""
         op = self._dispatch(step)
-        views = self.views()
+        # A clock jump or a crash sends nothing to Redis: the last views still hold.
+        quiet = step.action in (Action.ADVANCE, Action.CRASH) and self._views is not None
+        views = self._views if quiet and self._views is not None else self.views()
+        self._views = views
         in_flight = sum(1 for a in self.actors.values() if not a.idle)
         found = self._op_findings + self.model.check_state(views, carried=in_flight, op=op)
-        state = describe_state(views)
         self.trace.records.append(
             StepRecord(
-                step=step, stage=self.stage, did=self._did, state=state, findings=tuple(found)
-            )  # fmt: skip
+                step=step, stage=self.stage, did=self._did, views=views, findings=tuple(found)
+            )
         )
         self.findings += found
         return found
@@ -149,40 +166,53 @@ class World:
         return str(ACTION_OPS[step.action])
 
     def _start(self, actor: Actor, step: Step) -> None:
-        wid = actor.worker_id
         claim = actor.holding(step.task_id)
-        gen: Steps[Any]
-        match step.action:
-            case Action.SUBMIT | Action.RESUBMIT:
-                task_id = step.task_id or self.next_task_id()
-                if task_id not in self.submitted:
-                    self.submitted.append(task_id)
-                gen = self.queue.submit(f'"job {task_id}"', task_id)  # type: ignore[arg-type]
-            case Action.CLAIM:
-                task_id, gen = None, self.queue.claim(wid)  # type: ignore[arg-type]
-            case Action.COMPLETE:
-                assert claim is not None, f"{step}: {actor.name} holds no claim of it"
-                task_id = claim.task_id
-                gen = self.queue.complete(claim.task_id, wid, claim.token, "done")  # type: ignore[arg-type]
-            case Action.FAIL:
-                assert claim is not None, f"{step}: {actor.name} holds no claim of it"
-                task_id = claim.task_id
-                gen = self.queue.fail(claim.task_id, wid, claim.token, "boom", step.retry)  # type: ignore[arg-type]
-            case Action.HEARTBEAT:
-                task_id, gen = None, self.queue.heartbeat(wid)  # type: ignore[arg-type]
-            case Action.RESCUE:
-                task_id, gen = None, self.queue.rescue_expired()
-            case _:
-                raise ValueError(f"{step}: not an operation")
+        task_id, gen = self._operation(actor, step, claim)
         op = ACTION_OPS[step.action]
         token = claim.token if claim else None
         self._seq += 1
-        actor.in_flight = InFlight(op=op, steps=gen, invoke_seq=self._seq, task_id=task_id,
-                                   token=token, claim=claim, retry=step.retry)  # fmt: skip
+        actor.in_flight = InFlight(
+            op=op,
+            steps=gen,
+            invoke_seq=self._seq,
+            task_id=task_id,
+            token=token,
+            claim=claim,
+            retry=step.retry,
+        )
         if op is not Op.RESCUE:  # rescues are recorded per re-queued task when known
-            self._emit(actor, EventType.INVOKE, task_id=task_id, token=token,
-                       value={"retry": step.retry} if op is Op.FAIL else None)  # fmt: skip
+            self._emit(
+                actor,
+                EventType.INVOKE,
+                task_id=task_id,
+                token=token,
+                value={"retry": step.retry} if op is Op.FAIL else None,
+            )
         self._advance(actor)
+
+    def _operation(
+        self, actor: Actor, step: Step, claim: Claim | None
+    ) -> tuple[str | None, Steps[Any]]:
+        """The queue's generator for a starting step, and the task it is about."""
+        wid = WorkerId(actor.worker_id)
+        if step.action in (Action.SUBMIT, Action.RESUBMIT):
+            task_id = TaskId(step.task_id or self.next_task_id())
+            if task_id not in self.submitted:
+                self.submitted.append(task_id)
+            return task_id, self.queue.submit(f'"job {task_id}"', task_id)
+        if step.action in (Action.COMPLETE, Action.FAIL):
+            assert claim is not None, f"{step}: {actor.name} holds no claim of it"
+            if step.action is Action.COMPLETE:
+                return claim.task_id, self.queue.complete(claim.task_id, wid, claim.token, "done")
+            fail = self.queue.fail(claim.task_id, wid, claim.token, "boom", step.retry)
+            return claim.task_id, fail
+        if step.action is Action.CLAIM:
+            return None, self.queue.claim(wid)
+        if step.action is Action.HEARTBEAT:
+            return None, self.queue.heartbeat(wid)
+        if step.action is Action.RESCUE:
+            return None, self.queue.rescue_expired()
+        raise ValueError(f"{step}: not an operation")
 
     def _advance(self, actor: Actor) -> None:
         flight = actor.in_flight
@@ -200,8 +230,9 @@ class World:
     def _finish(self, actor: Actor, flight: InFlight, result: Any) -> None:
         match flight.op:
             case Op.SUBMIT:
-                self._emit(actor, EventType.OK, task_id=result.task_id,
-                           value={"created": result.created})  # fmt: skip
+                self._emit(
+                    actor, EventType.OK, task_id=result.task_id, value={"created": result.created}
+                )
                 self.model.submitted(result.task_id, result.created)
                 self._did = f"submit {result.task_id}" + ("" if result.created else " (exists)")
             case Op.CLAIM:
@@ -224,27 +255,45 @@ class World:
             self._emit(actor, EventType.OK)
             self._did = "claim -> nothing pending"
             return
-        self._emit(actor, EventType.OK, task_id=claim.task_id, token=claim.token,
-                   expires_at=claim.expires_at, value={"attempt": claim.attempt})  # fmt: skip
+        self._emit(
+            actor,
+            EventType.OK,
+            task_id=claim.task_id,
+            token=claim.token,
+            expires_at=claim.expires_at,
+            value={"attempt": claim.attempt},
+        )
         actor.held.append(claim)
         self._op_findings += self.model.claimed(
-            claim, worker=actor.worker_id, invoke_seq=flight.invoke_seq, seq=self._seq,
+            claim,
+            worker=actor.worker_id,
+            invoke_seq=flight.invoke_seq,
+            seq=self._seq,
             now=self.clock.now(),
-        )  # fmt: skip
+        )
         self._did = f"claim -> {claim.task_id}" + (f" (token {claim.token})" if claim.token else "")
 
     def _finish_report(self, actor: Actor, flight: InFlight, outcome: Outcome) -> None:
         task_id = flight.task_id or ""
         type_ = EventType.OK if outcome.accepted else EventType.FAIL
-        self._emit(actor, type_, task_id=task_id, token=flight.token,
-                   error=None if outcome.accepted else str(outcome),
-                   value={"outcome": str(outcome)})  # fmt: skip
+        self._emit(
+            actor,
+            type_,
+            task_id=task_id,
+            token=flight.token,
+            error=None if outcome.accepted else str(outcome),
+            value={"outcome": str(outcome)},
+        )
         if flight.claim in actor.held:
             actor.held.remove(flight.claim)
         self._op_findings += self.model.finished(
-            task_id, worker=actor.worker_id, op=str(flight.op), outcome=outcome,
-            invoke_seq=flight.invoke_seq, seq=self._seq,
-        )  # fmt: skip
+            task_id,
+            worker=actor.worker_id,
+            op=str(flight.op),
+            outcome=outcome,
+            invoke_seq=flight.invoke_seq,
+            seq=self._seq,
+        )
         self._did = f"{flight.op} {task_id} -> {outcome}"
 
     def _crash(self, actor: Actor) -> None:
@@ -256,8 +305,14 @@ class World:
         elif flight is not None:
             flight.steps.close()
             where = flight.points[-1] if flight.points else "start"
-            self._emit(actor, EventType.INFO, f=flight.op, task_id=flight.task_id,
-                       token=flight.token, error=f"crashed at {where}")  # fmt: skip
+            self._emit(
+                actor,
+                EventType.INFO,
+                f=flight.op,
+                task_id=flight.task_id,
+                token=flight.token,
+                error=f"crashed at {where}",
+            )
             self._did = f"CRASH during {flight.op} (at {where})"
         else:
             self._did = "CRASH"
@@ -268,8 +323,9 @@ class World:
     def _emit(self, actor: Actor, type_: EventType, *, f: Op | None = None, **fields: Any) -> None:
         op = f or (actor.in_flight.op if actor.in_flight else Op.CRASH)
         worker_id = actor.worker_id if actor.role is Role.WORKER else None
-        self.history.emit(actor.process, type_, op, clock_s=self.clock.now(),
-                          worker_id=worker_id, **fields)  # fmt: skip
+        self.history.emit(
+            actor.process, type_, op, clock_s=self.clock.now(), worker_id=worker_id, **fields
+        )
 
     # ---- the queue's state ----------------------------------------------------------------
 
@@ -290,8 +346,9 @@ class World:
             found += self.run_to_end(Step(actor=DRAIN_WORKER, action=Action.CLAIM))
             held = self.actors[DRAIN_WORKER].held
             if held:
-                found += self.run_to_end(Step(actor=DRAIN_WORKER, action=Action.COMPLETE,
-                                        task_id=held[-1].task_id))  # fmt: skip
+                found += self.run_to_end(
+                    Step(actor=DRAIN_WORKER, action=Action.COMPLETE, task_id=held[-1].task_id)
+                )
                 continue
             stats = drive(self.queue.stats())
             if stats.pending == 0 and stats.processing == 0:

@@ -12,14 +12,21 @@ LEASE = 30.0
 
 
 def claim(task_id: str, token: str | None = None, expires_at: float | None = None) -> Claim:
-    return Claim(task_id=TaskId(task_id), payload="{}", attempt=1, token=token,
-                 expires_at=expires_at)  # fmt: skip
+    return Claim(
+        task_id=TaskId(task_id), payload="{}", attempt=1, token=token, expires_at=expires_at
+    )
 
 
 def view(task_id: str, status: TaskStatus, *, record: str = "", copies: int = 0) -> TaskView:
-    return TaskView(task_id=TaskId(task_id), status=status, record_status=record or str(status),
-                    attempts=1, worker_id=None, pending_copies=copies,
-                    in_processing=status is TaskStatus.PROCESSING)  # fmt: skip
+    return TaskView(
+        task_id=TaskId(task_id),
+        status=status,
+        record_status=record or str(status),
+        attempts=1,
+        worker_id=None,
+        pending_copies=copies,
+        in_processing=status is TaskStatus.PROCESSING,
+    )
 
 
 def kinds(findings: list[Finding]) -> list[Kind]:
@@ -35,8 +42,9 @@ def model() -> Model:
 
 def test_a_clean_claim_and_completion_find_nothing(model: Model) -> None:
     assert model.claimed(claim("t0"), worker="W0", invoke_seq=1, seq=2, now=0.0) == []
-    done = model.finished("t0", worker="W0", op="complete", outcome=Outcome.COMPLETED,
-                          invoke_seq=3, seq=4)  # fmt: skip
+    done = model.finished(
+        "t0", worker="W0", op="complete", outcome=Outcome.COMPLETED, invoke_seq=3, seq=4
+    )
     assert done == []
     assert model.check_state({"t0": view("t0", TaskStatus.COMPLETED)}, carried=0, op="x") == []
     assert model.check_drained({"t0": view("t0", TaskStatus.COMPLETED)}) == []
@@ -64,8 +72,7 @@ def test_a_heartbeat_that_extended_leases_keeps_them_live(model: Model) -> None:
 
 def test_claim_after_an_accepted_completion_is_a_resurrection(model: Model) -> None:
     model.claimed(claim("t0"), worker="W0", invoke_seq=1, seq=2, now=0.0)
-    model.finished("t0", worker="W0", op="complete", outcome=Outcome.COMPLETED, invoke_seq=3,
-                   seq=4)  # fmt: skip
+    model.finished("t0", worker="W0", op="complete", outcome=Outcome.COMPLETED, invoke_seq=3, seq=4)
     found = model.claimed(claim("t0"), worker="W1", invoke_seq=5, seq=6, now=1.0)
     assert kinds(found) == [Kind.RESURRECTION]
 
@@ -74,10 +81,12 @@ def test_completion_after_a_rescue_is_stale_then_a_second_one_is_duplicate(model
     model.claimed(claim("t0"), worker="W0", invoke_seq=1, seq=2, now=0.0)
     model.rescued([TaskId("t0")], seq=3)
     model.claimed(claim("t0"), worker="W1", invoke_seq=4, seq=5, now=31.0)
-    mine = model.finished("t0", worker="W1", op="complete", outcome=Outcome.COMPLETED,
-                          invoke_seq=6, seq=7)  # fmt: skip
-    late = model.finished("t0", worker="W0", op="complete", outcome=Outcome.COMPLETED,
-                          invoke_seq=8, seq=9)  # fmt: skip
+    mine = model.finished(
+        "t0", worker="W1", op="complete", outcome=Outcome.COMPLETED, invoke_seq=6, seq=7
+    )
+    late = model.finished(
+        "t0", worker="W0", op="complete", outcome=Outcome.COMPLETED, invoke_seq=8, seq=9
+    )
     assert mine == []
     assert sorted(kinds(late)) == [Kind.DUPLICATE_COMPLETION, Kind.STALE_COMPLETION]
     assert {f.prior for f in late} == {Phase.COMPLETED}
@@ -86,8 +95,9 @@ def test_completion_after_a_rescue_is_stale_then_a_second_one_is_duplicate(model
 def test_a_rejected_stale_completion_is_fine(model: Model) -> None:
     model.claimed(claim("t0", "1"), worker="W0", invoke_seq=1, seq=2, now=0.0)
     model.rescued([TaskId("t0")], seq=3)
-    found = model.finished("t0", worker="W0", op="complete", outcome=Outcome.LEASE_LOST,
-                           invoke_seq=4, seq=5)  # fmt: skip
+    found = model.finished(
+        "t0", worker="W0", op="complete", outcome=Outcome.LEASE_LOST, invoke_seq=4, seq=5
+    )
     assert found == []
 
 
@@ -95,10 +105,10 @@ def test_a_stale_failure_of_a_completed_task_is_found(model: Model) -> None:
     model.claimed(claim("t0"), worker="W0", invoke_seq=1, seq=2, now=0.0)
     model.rescued([TaskId("t0")], seq=3)
     model.claimed(claim("t0"), worker="W1", invoke_seq=4, seq=5, now=31.0)
-    model.finished("t0", worker="W1", op="complete", outcome=Outcome.COMPLETED, invoke_seq=6,
-                   seq=7)  # fmt: skip
-    found = model.finished("t0", worker="W0", op="fail", outcome=Outcome.FAILED, invoke_seq=8,
-                           seq=9)  # fmt: skip
+    model.finished("t0", worker="W1", op="complete", outcome=Outcome.COMPLETED, invoke_seq=6, seq=7)
+    found = model.finished(
+        "t0", worker="W0", op="fail", outcome=Outcome.FAILED, invoke_seq=8, seq=9
+    )
     assert kinds(found) == [Kind.STALE_COMPLETION]
     assert Target(kind=Kind.STALE_COMPLETION, op="fail", prior=Phase.COMPLETED).matches(found[0])
     flipped = model.check_state({"t0": view("t0", TaskStatus.FAILED)}, carried=0, op="fail")
@@ -115,8 +125,7 @@ def test_a_missing_task_is_lost_unless_an_op_in_flight_may_carry_it(model: Model
 
 def test_completed_task_back_in_the_queue_is_a_resurrection(model: Model) -> None:
     model.claimed(claim("t0"), worker="W0", invoke_seq=1, seq=2, now=0.0)
-    model.finished("t0", worker="W0", op="complete", outcome=Outcome.COMPLETED, invoke_seq=3,
-                   seq=4)  # fmt: skip
+    model.finished("t0", worker="W0", op="complete", outcome=Outcome.COMPLETED, invoke_seq=3, seq=4)
     pending = {"t0": view("t0", TaskStatus.PENDING, record="pending", copies=1)}
     assert kinds(model.check_state(pending, carried=0, op="rescue")) == [Kind.RESURRECTION]
 
@@ -157,3 +166,17 @@ def test_a_malformed_step_is_rejected() -> None:
     with pytest.raises(ValueError, match="expected"):
         Step.parse("W0")
     assert Step.parse("P submit t1") == Step(actor="P", action=Action.SUBMIT, task_id="t1")
+
+
+def test_profiles_are_registered_and_ci_selects_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.errors import ConfigError
+    from harness.explorer.profiles import default_profile_name, profile
+
+    assert profile("ci").derandomize is True
+    assert profile("thorough").max_examples > profile("dev").max_examples
+    monkeypatch.setenv("CI", "true")
+    assert default_profile_name() == "ci"
+    monkeypatch.setenv("CI", "0")
+    assert default_profile_name() == "dev"
+    with pytest.raises(ConfigError, match="unknown Hypothesis profile"):
+        profile("nightly")

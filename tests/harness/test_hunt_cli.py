@@ -1,0 +1,83 @@
+"""`harness hunt` end to end: a real embedded Redis, a real search, a report folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.commands.hunt import parse_budget
+from harness.errors import ConfigError
+
+
+def test_hunt_naive_finds_races_and_writes_the_report(tmp_path: Path) -> None:
+    out = tmp_path / "hunt"
+    argv = ["hunt", "--impl", "naive", "--budget", "2s", "--seed", "1", "--out", str(out)]
+    code = main([*argv, "--kind", "lost", "--kind", "unexpected"])
+    assert code == 1
+    summary = json.loads((out / "hunt.json").read_text())
+    assert summary["kinds"]["lost"]["found"] is True
+    assert summary["kinds"]["lost"]["length"] == 2
+    assert summary["kinds"]["unexpected"]["found"] is False
+    report = (out / "report.md").read_text()
+    assert "| Time | Worker A |" in report
+    assert "| Janitor | Queue state |" in report
+    assert "def test_no_lost_naive(redis_client" in report
+    violations = json.loads((out / "lost" / "violations.json").read_text())
+    assert violations["counts"]["lost"] == 1  # the analyzer agrees with the model
+    assert (out / "lost" / "history" / "explorer.jsonl").exists()
+
+
+def test_hunt_safe_finds_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "hunt"
+    code = main(
+        [
+            "hunt",
+            "--impl",
+            "safe",
+            "--budget",
+            "2s",
+            "--out",
+            str(out),
+            "--hypothesis-profile",
+            "ci",
+            "--kind",
+            "lost",
+            "--kind",
+            "resurrection",
+        ]
+    )
+    assert code == 0
+    assert "no race found" in capsys.readouterr().out
+    summary = json.loads((out / "hunt.json").read_text())
+    assert not any(k["found"] for k in summary["kinds"].values())
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["hunt", "--impl", "nosuch"],
+        ["hunt", "--impl", "no_such_module:Queue"],
+        ["hunt", "--impl", "naive", "--budget", "soon"],
+        ["hunt", "--impl", "naive", "--budget", "0s"],
+        ["hunt", "--impl", "naive", "--lease-timeout", "0"],
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("harness hunt: error:")
+
+
+def test_budget_formats() -> None:
+    assert parse_budget("60s") == 60.0
+    assert parse_budget("2m") == 120.0
+    assert parse_budget("90") == 90.0
+    assert parse_budget("500ms") == 0.5
+    with pytest.raises(ConfigError):
+        parse_budget("-1s")
