@@ -229,19 +229,27 @@ def compare_markdown(comparison: Comparison) -> str:
 
 
 def _witnesses(comparison: Comparison) -> list[str]:
-    """The deployment's own counters beside what the history saw, per run."""
-    out = ["", "## The server's counters beside the history's", "",
-           "Read from the deployment's `/metrics` at the end of each run (a second "
-           "witness; rescues by separate janitor processes are only in the history).", "",
-           "| run | counter | server | history |", "|---|---|---|---|"]  # fmt: skip
-    rows = 0
+    """The deployment's own counters beside what the history saw, one row per run."""
+    rows: list[tuple[str, dict[str, tuple[str, str]]]] = []
     for (profile, impl), result in comparison.results.items():
         info = read_run_info(result.run_dir)
         metrics = result.report.metrics if result.report else {}
-        for name, server, seen in side_by_side(info.get("server_counters") or {}, metrics):
-            out.append(f"| {impl} {profile} | {name} | {server} | {seen} |")
-            rows += 1
-    return out if rows else []
+        cells = {n: (srv, seen) for n, srv, seen in
+                 side_by_side(info.get("server_counters") or {}, metrics)}  # fmt: skip
+        if cells:
+            rows.append((f"{impl} {profile}", cells))
+    if not rows:
+        return []
+    names = list(dict.fromkeys(n for _, cells in rows for n in cells))
+    out = ["", "## The server's counters beside the history's", "",
+           "From the deployment's `/metrics` at the end of each run, as *server / history*: "
+           "a second witness (rescues by separate janitor processes are only in the "
+           "history).", "",
+           "| run | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]  # fmt: skip
+    for run, cells in rows:
+        shown = [" / ".join(x for x in cells.get(n, ("", "")) if x) for n in names]
+        out.append(f"| {run} | " + " | ".join(shown) + " |")
+    return out
 
 
 def write_compare_report(comparison: Comparison) -> None:

@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 # server counter (Prometheus family name) → history metric it should match
 WITNESSES: dict[str, str] = {
     "qharness_submits": "tasks",
-    "qharness_claims": "ops_claim_ok",
+    "qharness_claims": "claims_granted",
     "qharness_completions": "ops_complete_ok",
     "qharness_rejections": "ops_complete_fail",
     "qharness_rate_limited": "",

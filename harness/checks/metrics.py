@@ -24,6 +24,7 @@ def metrics(views: Views) -> dict[str, int | float]:
         "processes": len(frame["process"].cat.categories),
         "workers": int(views.claims["actor"].nunique()),
         "rescues": len(views.rescues),
+        "claims_granted": len(views.claims),  # claims that returned a task (not 204s)
     }
     f_names = frame["f"].cat.categories
     counts = np.bincount(ops["f"].to_numpy() * 3 + outcome, minlength=len(f_names) * 3)
