@@ -101,6 +101,15 @@ def _ok(events: list[dict[str, Any]], f: str) -> list[dict[str, Any]]:
     return [e for e in events if e["f"] == f and e["type"] == "ok"]
 
 
+def _why(out: subprocess.CompletedProcess[str], deployment: Deployment | None = None) -> str:
+    """Enough of Locust's output (head and tail) and of the API log to diagnose a failure."""
+    err = out.stderr
+    text = err if len(err) < 6000 else f"{err[:3000]}\n[...]\n{err[-3000:]}"
+    if deployment is not None and deployment.api_log.exists():
+        text += "\n--- api.log (tail) ---\n" + deployment.api_log.read_text()[-2000:]
+    return text
+
+
 def _verdict_lines(out: subprocess.CompletedProcess[str]) -> list[str]:
     return [line for line in out.stderr.splitlines() if line.startswith("qharness verdict:")]
 
@@ -108,7 +117,7 @@ def _verdict_lines(out: subprocess.CompletedProcess[str]) -> list[str]:
 def test_naive_under_race_faults_is_caught(naive_racy: Deployment, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     out = _locust(naive_racy.base_url, tmp_path, *RACE_PROFILE, "--run-dir", str(run_dir))
-    assert out.returncode == 1, out.stderr[-3000:]
+    assert out.returncode == 1, _why(out, naive_racy)
     (line,) = _verdict_lines(out)
     assert line.startswith("qharness verdict: FAIL")
     assert line.endswith(f"report: {run_dir / 'report.md'}")
@@ -128,7 +137,7 @@ def test_safe_under_the_same_faults_completes_every_task_once(
 ) -> None:
     run_dir = tmp_path / "run"
     out = _locust(safe_racy.base_url, tmp_path, *RACE_PROFILE, "--run-dir", str(run_dir))
-    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.returncode == 0, _why(out)
     assert _verdict_lines(out)[0].startswith("qharness verdict: PASS")
     events = _events(run_dir)
     submitted = {e["task_id"] for e in _ok(events, "submit")}
@@ -162,7 +171,7 @@ def test_two_processes_merge_into_one_history(safe_plain: Deployment, tmp_path: 
         "--task-budget", "300", "--mix", "Producer=2,Worker=14", "--crash-probability", "0",
         "--run-dir", str(run_dir), "--only-summary",
     )  # fmt: skip
-    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.returncode == 0, _why(out)
     assert len(_verdict_lines(out)) == 1  # analysed once, by the master
     run = json.loads((run_dir / "run.json").read_text())
     assert run["mode"] == "master"
