@@ -22,9 +22,9 @@ No rule knows any bug: what fails a run is only the target's filter over finding
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 from hypothesis import strategies as st
@@ -38,6 +38,7 @@ from reference_queue.clock import ManualClock
 from reference_queue.factory import make_queue, queue_class
 from reference_queue.types import TaskQueue
 
+T = TypeVar("T")
 QueueFactory = Callable[[redis.Redis, ManualClock], TaskQueue]
 HistoryJudge = Callable[[list[dict[str, Any]], float], list[Finding]]
 
@@ -171,6 +172,22 @@ SWARM = (
 ACTION_CHOICES: tuple[Action, ...] = tuple(a for a, w in WEIGHTS.items() for _ in range(w))
 
 
+# Built once: a strategy per step would cost more than the step's Redis round trip.
+_ACTION_INDEX = st.integers(0, len(ACTION_CHOICES) - 1)
+_ACTOR_INDEX = st.integers(0, 31)
+_WHICH = st.integers(0, 3)
+
+
+def _first_valid(items: Sequence[T], start: int, valid: Callable[[T], bool]) -> T:
+    """The first valid item at or after ``start`` (cyclically): a drawn index keeps its
+    meaning as far as possible when the shrinker changes the state around it."""
+    for k in range(len(items)):
+        item = items[(start + k) % len(items)]
+        if valid(item):
+            return item
+    raise AssertionError("no valid choice: the rule's precondition should have held")
+
+
 def _add_rules(cls: type[Any]) -> None:
     """One rule, ``act``: draw a kind of step (weighted), then which actor takes it.
 
@@ -184,17 +201,15 @@ def _add_rules(cls: type[Any]) -> None:
     def act(self: Any, data: st.DataObject) -> None:
         world = self.world
         offered = {a: world.options(a) for a in WEIGHTS if a not in self.quiet}
-        action = data.draw(
-            st.sampled_from(ACTION_CHOICES).filter(lambda a: bool(offered.get(a))),
-            label="action",
-        )
+        choice = data.draw(_ACTION_INDEX, label="action")
+        action = _first_valid(ACTION_CHOICES, choice, lambda a: bool(offered.get(a)))
         options = offered[action]
         names = {o.actor for o in options}
-        actor = data.draw(st.sampled_from(world.names).filter(lambda n: n in names), label="actor")
-        mine = [o for o in options if o.actor == actor]
-        step = (
-            mine[data.draw(st.integers(0, 3), label="which") % len(mine)] if mine[1:] else mine[0]
+        actor = _first_valid(
+            world.names, data.draw(_ACTOR_INDEX, label="actor"), names.__contains__
         )
+        mine = [o for o in options if o.actor == actor]
+        step = mine[data.draw(_WHICH, label="which") % len(mine)] if mine[1:] else mine[0]
         if action is Action.FAIL:
             step = replace(step, retry=data.draw(st.booleans(), label="retry"))
         self.do(step)

@@ -84,7 +84,7 @@ def _column(step: Step, world: World, workers: dict[str, str]) -> int:
 
 def _cell(record: StepRecord) -> str:
     actor = record.step.actor
-    who = "" if actor.startswith("W") or actor == "D" else f"{actor}: "
+    who = "" if actor.startswith("W") or actor in ("D", "clock") else f"{actor}: "
     return f"{who}{record.did}"
 
 

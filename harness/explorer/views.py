@@ -12,7 +12,7 @@ from reference_queue.types import TaskStatus, TaskView
 
 
 def describe_state(views: Mapping[str, TaskView | None]) -> str:
-    """E.g. ``pending [t1 t0 t0] · processing {t2} · completed {t3} · missing {t4}``."""
+    """E.g. ``pending [t1 t0 t0] · processing {t2} · completed {t3} · nowhere {t4}``."""
     pending = [t for t, v in views.items() if v is not None for _ in range(v.pending_copies)]
     parts = [f"pending [{' '.join(pending)}]"] if pending else ["pending []"]
     for status in (TaskStatus.PROCESSING, TaskStatus.COMPLETED, TaskStatus.FAILED):
@@ -21,7 +21,7 @@ def describe_state(views: Mapping[str, TaskView | None]) -> str:
             parts.append(f"{status} {{{' '.join(ids)}}}")
     missing = [t for t, v in views.items() if v is not None and v.status is TaskStatus.MISSING]
     if missing:
-        parts.append(f"MISSING {{{' '.join(missing)}}}")
+        parts.append(f"nowhere {{{' '.join(missing)}}}")
     return " · ".join(parts)
 
 
