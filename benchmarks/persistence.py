@@ -53,9 +53,7 @@ def main() -> None:
         print(json.dumps(row), flush=True)
     OUT.mkdir(exist_ok=True)
     (OUT / "persistence.json").write_text(json.dumps(rows, indent=2))
-    print(
-        "\n| Redis persistence | restarts | acknowledged | lost | other violations | verdict |"
-    )
+    print("\n| Redis persistence | restarts | acknowledged | lost | other violations | verdict |")
     print("|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['persistence']} | {r['restarts']} | {r['acknowledged']} | {r['lost']} | "
