@@ -25,20 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from harness.checks.model import Kind
 from reference_queue.types import Claim, Outcome, TaskId, TaskStatus, TaskView
-
-
-class Kind(StrEnum):
-    """Violation kinds (contract: DESIGN.md section 5)."""
-
-    LOST = "lost"
-    DUPLICATE_COMPLETION = "duplicate_completion"
-    STALE_COMPLETION = "stale_completion"
-    RESURRECTION = "resurrection"
-    DOUBLE_CLAIM = "double_claim"
-    UNEXPECTED = "unexpected"
-    AUDIT_MISMATCH = "audit_mismatch"
-    STUCK = "stuck"
 
 
 class Phase(StrEnum):

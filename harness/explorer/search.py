@@ -25,6 +25,7 @@ from hypothesis.reporting import with_reporter
 from hypothesis.stateful import run_state_machine_as_test
 
 from harness.checks import Verdict, check_history
+from harness.checks.model import Kind
 from harness.explorer.actors import Step
 from harness.explorer.machine import (
     Exploration,
@@ -35,7 +36,7 @@ from harness.explorer.machine import (
     machine_for,
 )
 from harness.explorer.minimize import minimize
-from harness.explorer.model import Finding, Kind, Phase, Target
+from harness.explorer.model import Finding, Phase, Target
 from harness.explorer.trace import Stage
 from harness.explorer.world import World, WorldConfig
 from harness.history import frame_from_events

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import string
 
+from harness.checks.model import Kind
 from harness.explorer.actors import Role, Step
-from harness.explorer.model import Kind, Target
+from harness.explorer.model import Target
 from harness.explorer.trace import Stage, StepRecord
 from harness.explorer.world import World
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from harness.checks.model import Kind
 from harness.explorer.actors import Action, Step
-from harness.explorer.model import Finding, Kind, Model, Phase, Target
+from harness.explorer.model import Finding, Model, Phase, Target
 from reference_queue.types import Claim, Outcome, TaskId, TaskStatus, TaskView
 
 LEASE = 30.0
