@@ -6,11 +6,13 @@ configured fault points); they differ only in where that synchronous code runs:
 - naive keeps the note's shape: ``async def`` endpoints calling the synchronous
   redis-py client, so every Redis round trip (and every injected delay) blocks the
   event loop of its process — F13, part of the specimen;
-- safe uses plain ``def`` endpoints, which Starlette runs on its thread pool: the
-  event loop never waits on Redis. Measured (``python -m benchmarks.api``, 2 shared
-  cores) against the same Lua scripts as ``async def`` endpoints on ``redis.asyncio``:
-  median 510 vs 534 claim+complete/s, within the run-to-run noise (383 to 997), so the
-  simpler choice stays — one synchronous queue code path, shared with the explorer.
+- safe never blocks the event loop: its hot endpoints (claim, complete, fail,
+  heartbeat) are ``async def`` on ``redis.asyncio`` (:mod:`reference_queue.safe_async`:
+  the same Lua scripts, KEYS/ARGV and parsing as :class:`~reference_queue.safe.SafeQueue`),
+  the rest plain ``def`` on Starlette's thread pool. Chosen by measurement on a quiet
+  machine (``python -m benchmarks.api``, 2 cores, 32 users): about 2,450 claim+complete/s
+  awaited vs 1,600 on the thread pool (naive: 1,700); the thread hop costs more than the
+  Redis round trip.
 
 What a request does lives in :class:`reference_queue.api_service.Service`; this module
 routes. Deployment options (docs/deployment-options.md): ``GET /metrics`` (Prometheus,
@@ -104,6 +106,89 @@ def _rate_limited(svc: Service) -> list[Any]:
     return [Depends(check)]
 
 
+Handler = Callable[..., Response]
+
+
+def _hot_routes(
+    r: APIRouter,
+    svc: Service,
+    flavour: Callable[[Handler], Handler],
+    limited: list[Any],
+    empty: dict[int | str, dict[str, Any]],
+) -> None:
+    """Claim, complete, fail, heartbeat: on safe they await Redis (``svc.fast``, measured
+    faster than the thread pool); on naive they block the event loop like the note."""
+    errs = m.error_responses
+    limit_errs = errs(429) if limited else {}
+    fast = svc.fast is not None
+
+    async def claim_fast(worker: m.WorkerIdHeader) -> Response:
+        return await svc.aclaim(worker)
+
+    @flavour
+    def claim_sync(worker: m.WorkerIdHeader) -> Response:
+        return svc.claim(worker)
+
+    r.get(
+        "/tasks/next",
+        response_model=m.ClaimOut,
+        responses=empty | limit_errs,
+        dependencies=limited,
+        description="Claim the next pending task for the worker in X-Worker-Id; 204 when none.",
+    )(claim_fast if fast else claim_sync)
+
+    async def complete_fast(
+        task_id: m.TaskIdPath, worker: m.WorkerIdHeader, body: m.CompleteBody | None = None
+    ) -> Response:
+        return await svc.acomplete(task_id, worker, body)
+
+    @flavour
+    def complete_sync(
+        task_id: m.TaskIdPath, worker: m.WorkerIdHeader, body: m.CompleteBody | None = None
+    ) -> Response:
+        return svc.complete(task_id, worker, body)
+
+    r.post(
+        "/tasks/{task_id}/complete",
+        response_model=m.StatusOut,
+        responses=errs(404, 409) | limit_errs,
+        dependencies=limited,
+        description="Report success; 409 lease_lost / not_processing means it had no effect.",
+    )(complete_fast if fast else complete_sync)
+
+    async def fail_fast(
+        task_id: m.TaskIdPath, worker: m.WorkerIdHeader, body: m.FailBody
+    ) -> Response:
+        return await svc.afail(task_id, worker, body)
+
+    @flavour
+    def fail_sync(task_id: m.TaskIdPath, worker: m.WorkerIdHeader, body: m.FailBody) -> Response:
+        return svc.fail(task_id, worker, body)
+
+    r.post(
+        "/tasks/{task_id}/fail",
+        response_model=m.StatusOut,
+        responses=errs(404, 409) | limit_errs,
+        dependencies=limited,
+        description="Report failure; retry=true puts the task back in the pending list.",
+    )(fail_fast if fast else fail_sync)
+
+    async def heartbeat_fast(worker_id: m.WorkerIdPath) -> Response:
+        return await svc.aheartbeat(worker_id)
+
+    @flavour
+    def heartbeat_sync(worker_id: m.WorkerIdPath) -> Response:
+        return svc.heartbeat(worker_id)
+
+    r.post(
+        "/workers/{worker_id}/heartbeat",
+        response_model=m.HeartbeatOut,
+        responses=limit_errs,
+        dependencies=limited,
+        description="Extend the leases this worker holds (safe); the note's last_active (naive).",
+    )(heartbeat_fast if fast else heartbeat_sync)
+
+
 def _worker_routes(svc: Service, deps: list[Any]) -> APIRouter:
     """The table's worker endpoints as plain functions; the caller picks the flavour."""
     common = m.error_responses(422, 500, 503) | (m.error_responses(401) if deps else {})
@@ -111,7 +196,6 @@ def _worker_routes(svc: Service, deps: list[Any]) -> APIRouter:
     flavour: Callable[[F], F] = _on_loop if svc.settings.impl is Impl.NAIVE else (lambda f: f)
     errs = m.error_responses
     limited = _rate_limited(svc)
-    limit_errs = errs(429) if limited else {}
     empty: dict[int | str, dict[str, Any]] = {204: {"description": "empty"}}
     exists: dict[int | str, dict[str, Any]] = {
         200: {"model": m.Submitted, "description": "that task_id exists: nothing enqueued"}
@@ -123,51 +207,7 @@ def _worker_routes(svc: Service, deps: list[Any]) -> APIRouter:
         """Enqueue a task; 200 instead of 201 when that task_id already exists."""
         return svc.submit(body)
 
-    @r.get(
-        "/tasks/next",
-        response_model=m.ClaimOut,
-        responses=empty | limit_errs,
-        dependencies=limited,
-    )
-    @flavour
-    def claim(worker: m.WorkerIdHeader) -> Response:
-        """Claim the next pending task for the worker in X-Worker-Id; 204 when none."""
-        return svc.claim(worker)
-
-    @r.post(
-        "/tasks/{task_id}/complete",
-        response_model=m.StatusOut,
-        responses=errs(404, 409) | limit_errs,
-        dependencies=limited,
-    )
-    @flavour
-    def complete(
-        task_id: m.TaskIdPath, worker: m.WorkerIdHeader, body: m.CompleteBody | None = None
-    ) -> Response:
-        """Report success; 409 lease_lost / not_processing means it had no effect."""
-        return svc.complete(task_id, worker, body)
-
-    @r.post(
-        "/tasks/{task_id}/fail",
-        response_model=m.StatusOut,
-        responses=errs(404, 409) | limit_errs,
-        dependencies=limited,
-    )
-    @flavour
-    def fail(task_id: m.TaskIdPath, worker: m.WorkerIdHeader, body: m.FailBody) -> Response:
-        """Report failure; retry=true puts the task back in the pending list."""
-        return svc.fail(task_id, worker, body)
-
-    @r.post(
-        "/workers/{worker_id}/heartbeat",
-        response_model=m.HeartbeatOut,
-        responses=limit_errs,
-        dependencies=limited,
-    )
-    @flavour
-    def heartbeat(worker_id: m.WorkerIdPath) -> Response:
-        """Extend the leases this worker holds (safe); the note's last_active (naive)."""
-        return svc.heartbeat(worker_id)
+    _hot_routes(r, svc, flavour, limited, empty)
 
     @r.get("/tasks/{task_id}", response_model=m.TaskOut, responses=errs(404))
     @flavour
@@ -241,6 +281,8 @@ def create_app(settings: ServeSettings) -> FastAPI:
             if janitor is not None:
                 janitor.stop.set()
             client.close()
+            if svc.fast is not None:
+                await svc.fast.close()
 
     app = FastAPI(
         title=f"qharness reference queue ({settings.impl})",

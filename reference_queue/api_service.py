@@ -25,8 +25,11 @@ from reference_queue.api_support import ApiError, json_response
 from reference_queue.factory import make_queue
 from reference_queue.faults import Faults
 from reference_queue.janitor import Janitor
+from reference_queue.safe import SafeQueue
+from reference_queue.safe_async import AsyncSafe, bounded_async_client
 from reference_queue.settings import ServeSettings
 from reference_queue.types import (
+    Claim,
     Outcome,
     QueueStats,
     TaskId,
@@ -45,6 +48,24 @@ _CONFLICT_DETAIL = {
     "superseded it): nothing changed",
     Outcome.NOT_PROCESSING: "the task is not being processed: nothing changed",
 }
+
+
+def _aguarded(method: F) -> F:
+    """:func:`_guarded` for the coroutine methods (the safe deployment's hot path)."""
+
+    @functools.wraps(method)
+    async def run(self: Service, *args: Any, **kwargs: Any) -> Any:
+        try:
+            with self.breaker.call():
+                return await method(self, *args, **kwargs)
+        except BreakerOpen as exc:
+            metrics.BREAKER_REFUSED.inc()
+            raise ApiError(503, "redis_unavailable", str(exc), self.retry_after) from None
+        except UNREACHABLE:
+            metrics.REDIS_ERRORS.inc()
+            raise
+
+    return run  # type: ignore[return-value]
 
 
 def _guarded(method: F) -> F:
@@ -66,7 +87,8 @@ def _guarded(method: F) -> F:
 
 
 class Service:
-    """The queue plus what each request needs; every method is synchronous on purpose."""
+    """The queue plus what each request needs: synchronous methods, and ``a*`` coroutine
+    twins of the hot ones for the safe deployment (``self.fast``)."""
 
     def __init__(
         self, settings: ServeSettings, client: redis.Redis, metrics_dir: str | None = None
@@ -90,6 +112,19 @@ class Service:
         self.limiter = None
         if settings.rate_limit is not None:
             self.limiter = RateLimiter(client, Rate.parse(settings.rate_limit))
+        # The safe deployment's claim/complete/fail/heartbeat await Redis on the event
+        # loop (same scripts and arguments as the queue; see reference_queue.safe_async).
+        self.fast: AsyncSafe | None = None
+        if isinstance(self.queue, SafeQueue) and settings.redis_url:
+            self.fast = AsyncSafe(
+                self.queue,
+                bounded_async_client(
+                    settings.redis_url,
+                    timeout=settings.redis_timeout,
+                    max_connections=settings.max_connections,
+                ),
+                self.faults,
+            )
 
     @_guarded
     def admit(self, worker: str) -> None:
@@ -120,7 +155,16 @@ class Service:
 
     @_guarded
     def claim(self, worker: str) -> Response:
-        claim = drive(self.queue.claim(WorkerId(worker)), self.faults, op="claim")
+        return self._claimed(
+            worker, drive(self.queue.claim(WorkerId(worker)), self.faults, op="claim")
+        )
+
+    @_aguarded
+    async def aclaim(self, worker: str) -> Response:
+        assert self.fast is not None
+        return self._claimed(worker, await self.fast.claim(WorkerId(worker)))
+
+    def _claimed(self, worker: str, claim: Claim | None) -> Response:
         if claim is None:
             return Response(status_code=204)
         logger.info("claim %s by %s attempt %d", claim.task_id, worker, claim.attempt)
@@ -146,6 +190,30 @@ class Service:
         if outcome.accepted:
             metrics.COMPLETIONS.inc()
         return self._finished(task_id, worker, outcome)
+
+    @_aguarded
+    async def acomplete(self, task_id: str, worker: str, body: m.CompleteBody | None) -> Response:
+        assert self.fast is not None
+        body = body or m.CompleteBody()
+        result = None if body.result is None else _encode(body.result, "result")
+        outcome = await self.fast.complete(TaskId(task_id), body.token, result)
+        if outcome.accepted:
+            metrics.COMPLETIONS.inc()
+        return self._finished(task_id, worker, outcome)
+
+    @_aguarded
+    async def afail(self, task_id: str, worker: str, body: m.FailBody) -> Response:
+        assert self.fast is not None
+        outcome = await self.fast.fail(TaskId(task_id), body.token, body.error, body.retry)
+        if outcome.accepted:
+            metrics.FAILURES.labels(str(body.retry).lower()).inc()
+        return self._finished(task_id, worker, outcome)
+
+    @_aguarded
+    async def aheartbeat(self, worker: str) -> Response:
+        assert self.fast is not None
+        extended = await self.fast.heartbeat(WorkerId(worker))
+        return json_response({"worker_id": worker, "leases_extended": extended})
 
     @_guarded
     def fail(self, task_id: str, worker: str, body: m.FailBody) -> Response:

@@ -11,6 +11,7 @@ Points are the names operations yield (see each queue's module docstring) plus
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from dataclasses import dataclass
@@ -50,6 +51,18 @@ class Faults:
             return
         if rule.action is FaultAction.DELAY:
             time.sleep(rule.seconds)
+        else:
+            raise FaultAbort(point)
+
+    async def ahit(self, point: str) -> None:
+        """:meth:`hit` for the event loop: a delay awaits instead of blocking."""
+        rule = self.rules.get(point)
+        if rule is None:
+            return
+        if rule.probability < 1.0 and self._rng.random() >= rule.probability:
+            return
+        if rule.action is FaultAction.DELAY:
+            await asyncio.sleep(rule.seconds)
         else:
             raise FaultAbort(point)
 

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import redis
 from redis.commands.core import Script
@@ -43,6 +45,16 @@ from reference_queue.types import (
 logger = logging.getLogger(__name__)
 
 RESCUE_BATCH = 1000  # tasks re-queued per janitor round trip (bounds the script's run time)
+SCRIPTS = ("submit", "claim", "finish", "heartbeat", "rescue")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScriptCall:
+    """One EVALSHA: which script, its KEYS and ARGV (built once, run sync or async)."""
+
+    script: str
+    keys: list[str]
+    args: list[Any]
 
 
 @cache
@@ -75,11 +87,9 @@ class SafeQueue:
         self.max_attempts = max_attempts
         self.clock = clock
         self.keys = keys or Keys()
-        self._submit = self._script("submit")
-        self._claim = self._script("claim")
-        self._finish = self._script("finish")
-        self._heartbeat = self._script("heartbeat")
-        self._rescue = self._script("rescue")
+        self._scripts = {name: self._script(name) for name in SCRIPTS}
+        self._submit = self._scripts["submit"]
+        self._rescue = self._scripts["rescue"]
 
     def _script(self, name: str) -> Script:
         return self.redis.register_script(script_source(name))
@@ -95,12 +105,18 @@ class SafeQueue:
         )
         return Submitted(task_id=task_id, created=bool(created))
 
-    def claim(self, worker: WorkerId) -> Steps[Claim | None]:
-        yield from ()
-        got = self._claim(
+    # Each script call is built and parsed by one pair of methods below, shared by the
+    # synchronous operations here and the asyncio facade (reference_queue.safe_async).
+
+    def claim_call(self, worker: WorkerId) -> ScriptCall:
+        return ScriptCall(
+            script="claim",
             keys=[self.keys.pending, self.keys.processing, self.keys.token_seq],
             args=[self._now(), self.keys.prefix, worker, repr(self.lease_timeout)],
         )
+
+    @staticmethod
+    def claim_result(got: Any) -> Claim | None:
         if not got:
             return None
         task_id, payload, attempts, token, deadline = got
@@ -112,25 +128,30 @@ class SafeQueue:
             expires_at=float(deadline),
         )
 
-    def _finish_op(self, task_id: TaskId, token: str | None, action: str, text: str) -> Outcome:
-        answer = self._finish(
-            keys=[
-                self.keys.processing,
-                self.keys.pending,
-                self.keys.failed,
-                self.keys.completed_count,
-            ],
-            args=[
-                self._now(),
-                self.keys.prefix,
-                task_id,
-                token or "",
-                action,
-                text,
-                self.max_attempts,
-            ],
+    def finish_call(self, task_id: TaskId, token: str | None, action: str, text: str) -> ScriptCall:
+        keys = self.keys
+        return ScriptCall(
+            script="finish",
+            keys=[keys.processing, keys.pending, keys.failed, keys.completed_count],
+            args=[self._now(), keys.prefix, task_id, token or "", action, text, self.max_attempts],
         )
-        return Outcome(answer)
+
+    def heartbeat_call(self, worker: WorkerId) -> ScriptCall:
+        return ScriptCall(
+            script="heartbeat",
+            keys=[self.keys.processing],
+            args=[self._now(), self.keys.prefix, worker, repr(self.lease_timeout)],
+        )
+
+    def _run(self, call: ScriptCall) -> Any:
+        return self._scripts[call.script](keys=call.keys, args=call.args)
+
+    def claim(self, worker: WorkerId) -> Steps[Claim | None]:
+        yield from ()
+        return self.claim_result(self._run(self.claim_call(worker)))
+
+    def _finish_op(self, task_id: TaskId, token: str | None, action: str, text: str) -> Outcome:
+        return Outcome(self._run(self.finish_call(task_id, token, action, text)))
 
     def complete(
         self, task_id: TaskId, worker: WorkerId, token: str | None, result: str | None = None
@@ -146,11 +167,7 @@ class SafeQueue:
 
     def heartbeat(self, worker: WorkerId) -> Steps[int]:
         yield from ()
-        extended = self._heartbeat(
-            keys=[self.keys.processing],
-            args=[self._now(), self.keys.prefix, worker, repr(self.lease_timeout)],
-        )
-        return int(extended)
+        return int(self._run(self.heartbeat_call(worker)))
 
     def rescue_expired(self) -> Steps[list[TaskId]]:
         """Re-queue expired leases; returns the re-queued ids (dead-lettered ones are logged)."""

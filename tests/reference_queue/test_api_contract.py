@@ -514,29 +514,44 @@ def _wait_for_lines(log: Path, needle: str, count: int) -> list[str]:
 # ---- F13: the naive API blocks its event loop, the safe one does not --------------------
 
 
-@pytest.fixture(scope="module", params=["naive", "safe"])
-def slow_stats(request: pytest.FixtureRequest, redis_url: str) -> Iterator[Deployment]:
-    """One API process whose /stats handler sleeps 3 s (an injected delay)."""
-    settings = ServeSettings(impl=request.param, redis_url=redis_url, faults="before_stats=delay:3")
+SLOW = 6.0  # seconds the slowed endpoint sleeps; the probe starts well inside that window
+
+
+@pytest.fixture(
+    scope="module",
+    params=[("naive", "/stats"), ("safe", "/stats"), ("safe", "/tasks/next")],
+    ids=["naive-stats", "safe-stats", "safe-claim"],
+)
+def slow_endpoint(
+    request: pytest.FixtureRequest, redis_url: str
+) -> Iterator[tuple[Deployment, str]]:
+    """One API process whose slowed endpoint sleeps SLOW s (an injected delay)."""
+    impl, path = request.param
+    point = "before_stats" if path == "/stats" else "before_claim"
+    settings = ServeSettings(impl=impl, redis_url=redis_url, faults=f"{point}=delay:{SLOW}")
     with Deployment(settings, api_procs=1, janitors=0) as dep:
-        yield dep
+        yield dep, path
 
 
-def test_a_slow_handler_blocks_every_request_on_naive_only(slow_stats: Deployment) -> None:
-    """While /stats sleeps, /healthz answers at once on safe (thread pool) but waits for
-    it on naive (the sleep runs on the event loop: F13). Judged by order, not by speed."""
+def test_a_slow_handler_blocks_every_request_on_naive_only(
+    slow_endpoint: tuple[Deployment, str],
+) -> None:
+    """While the slowed endpoint sleeps, /healthz answers at once on safe (thread pool
+    for /stats, an awaited delay for the async claim) but waits for it on naive (the
+    sleep runs on the event loop: F13). Judged by order, not by speed."""
+    dep, path = slow_endpoint
     finished: list[str] = []
 
-    def call(path: str) -> None:
-        httpx.get(slow_stats.base_url + path, timeout=30).raise_for_status()
-        finished.append(path)
+    def call(p: str) -> None:
+        httpx.get(dep.base_url + p, headers={"X-Worker-Id": "w"}, timeout=60).raise_for_status()
+        finished.append(p)
 
-    slow = threading.Thread(target=call, args=("/stats",))
+    slow = threading.Thread(target=call, args=(path,))
     slow.start()
-    time.sleep(1.0)  # /stats is now inside its 3 s delay
+    time.sleep(SLOW / 3)  # the slow request is now inside its delay, even on a busy machine
     call("/healthz")
-    slow.join(timeout=30)
-    if is_naive(slow_stats):
-        assert finished == ["/stats", "/healthz"]
+    slow.join(timeout=60)
+    if is_naive(dep):
+        assert finished == [path, "/healthz"]
     else:
-        assert finished == ["/healthz", "/stats"]
+        assert finished == ["/healthz", path]

@@ -17,6 +17,7 @@ import redis
 
 from harness.servers import Deployment
 from reference_queue.settings import ServeSettings
+from tests.reference_queue.promtext import scrape, value
 
 KEY = "worker-key"
 
@@ -96,9 +97,17 @@ def test_without_heartbeats_the_lease_is_lost_and_the_late_completion_refused(
     assert http.get("/stats").json()["completed"] == 0
 
 
+def _polls(dep: Deployment) -> float:
+    answers = scrape(dep.base_url, {"Authorization": f"Bearer {KEY}"})
+    return value(answers, "qharness_requests_total", endpoint="/tasks/next")
+
+
 def test_sigterm_stops_an_idle_worker_cleanly(dep: Deployment, http: httpx.Client) -> None:
+    before = _polls(dep)
     p = worker(dep, "--poll-interval", "0.1")
-    time.sleep(1.0)  # let it start polling
+    deadline = time.monotonic() + 30
+    while _polls(dep) <= before and time.monotonic() < deadline:  # it is polling: started
+        time.sleep(0.1)
     assert p.poll() is None
     p.send_signal(signal.SIGTERM)
     assert finish(p, 15) == (0, "")
