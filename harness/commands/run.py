@@ -8,8 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from harness import nemesis, profiles
+from harness.errors import ConfigError
 from harness.redis_server import Persistence
 from harness.run import RunSpec, check_impl, run_once
+from reference_queue.errors import QueueError
+from reference_queue.settings import Impl, ServeSettings
 
 
 def add_common(p: argparse.ArgumentParser) -> None:
@@ -66,10 +69,8 @@ def spec_from_args(args: argparse.Namespace, impl: str, profile: profiles.Profil
         interval=args.nemesis_interval, duration=args.nemesis_duration, seed=args.seed,
     )  # fmt: skip
     if args.api_procs < 1 or args.locust_processes < 1:
-        from harness.errors import ConfigError
-
         raise ConfigError("--api-procs and --locust-processes must be at least 1")
-    return RunSpec(
+    spec = RunSpec(
         impl=check_impl(impl), profile=profile, nemesis=plan,
         duration=profiles.parse_duration(args.duration) if args.duration else None,
         api_procs=args.api_procs, persistence=Persistence(args.persistence),
@@ -77,6 +78,19 @@ def spec_from_args(args: argparse.Namespace, impl: str, profile: profiles.Profil
         base_dir=args.reports, rate_limit=args.rate_limit,
         breaker_threshold=args.breaker_threshold,
     )  # fmt: skip
+    validate_deployment(spec)
+    return spec
+
+
+def validate_deployment(spec: RunSpec) -> None:
+    """Bad deployment options fail here, before any folder or process is created."""
+    try:
+        ServeSettings(
+            impl=Impl(spec.impl), lease_timeout=spec.lease_timeout, faults=spec.fault_spec,
+            rate_limit=spec.rate_limit, breaker_threshold=spec.breaker_threshold,
+        )  # fmt: skip
+    except (QueueError, ValueError) as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def run(args: argparse.Namespace) -> int:
