@@ -10,9 +10,9 @@ configured fault points); they differ only in where that synchronous code runs:
   heartbeat) are ``async def`` on ``redis.asyncio`` (:mod:`reference_queue.safe_async`:
   the same Lua scripts, KEYS/ARGV and parsing as :class:`~reference_queue.safe.SafeQueue`),
   the rest plain ``def`` on Starlette's thread pool. Chosen by measurement on a quiet
-  machine (``python -m benchmarks.api``, 2 cores, 32 users): about 2,450 claim+complete/s
-  awaited vs 1,600 on the thread pool (naive: 1,700); the thread hop costs more than the
-  Redis round trip.
+  machine (``python -m benchmarks.api --rounds 3``, 2 cores, 32 users): 2,169
+  claim+complete/s awaited vs about 1,600 with ``def`` endpoints on the thread pool
+  (naive: 1,713); the thread hop costs more than the Redis round trip.
 
 What a request does lives in :class:`reference_queue.api_service.Service`; this module
 routes. Deployment options (docs/deployment-options.md): ``GET /metrics`` (Prometheus,
