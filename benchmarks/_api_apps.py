@@ -3,8 +3,8 @@
 - ``bare_app``: a FastAPI app with the same two routes and answer shapes and no Redis
   at all — the ceiling of FastAPI + uvicorn + the load generator on this machine.
 - ``async_safe_app``: the safe queue's claim and complete as ``async def`` endpoints on
-  ``redis.asyncio`` (same Lua scripts, same middleware and error handlers) — the
-  alternative to the API's plain ``def`` endpoints on the thread pool.
+  :class:`~reference_queue.safe_async.AsyncSafe` (what the API ships), without the
+  API's metrics, rate limit and breaker — what those extras cost.
 
 Both are uvicorn ``--factory`` targets; the Redis URL comes from ``QHARNESS_SERVE_*``.
 """
@@ -12,19 +12,20 @@ Both are uvicorn ``--factory`` targets; the Redis URL comes from ``QHARNESS_SERV
 from __future__ import annotations
 
 import itertools
-from typing import Any
 
 import orjson
-import redis.asyncio as aioredis
 from fastapi import FastAPI
 from fastapi.responses import Response
 
 from harness.settings import serve_env
 from reference_queue.api_models import CompleteBody, TaskIdPath, WorkerIdHeader
 from reference_queue.api_support import RequestContext, install_error_handlers, json_response
-from reference_queue.keys import Keys
-from reference_queue.safe import script_source
+from reference_queue.client import bounded_client
+from reference_queue.faults import Faults
+from reference_queue.safe import SafeQueue
+from reference_queue.safe_async import AsyncSafe, bounded_async_client
 from reference_queue.settings import ServeSettings
+from reference_queue.types import Outcome, TaskId, WorkerId
 
 
 def bare_app() -> FastAPI:
@@ -57,36 +58,33 @@ def bare_app() -> FastAPI:
 def async_safe_app() -> FastAPI:
     settings = ServeSettings.from_env_vars(serve_env())
     assert settings.redis_url is not None
-    client = aioredis.Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=1.0)
-    keys = Keys()
-    claim_script = client.register_script(script_source("claim"))
-    finish_script = client.register_script(script_source("finish"))
+    queue = SafeQueue(
+        bounded_client(settings.redis_url),
+        lease_timeout=settings.lease_timeout,
+        max_attempts=settings.max_attempts,
+    )
+    fast = AsyncSafe(queue, bounded_async_client(settings.redis_url), Faults())
     app = FastAPI()
 
     @app.get("/tasks/next")
     async def claim(worker: WorkerIdHeader) -> Response:
-        got: Any = await claim_script(
-            keys=[keys.pending, keys.processing, keys.token_seq],
-            args=["", keys.prefix, worker, repr(settings.lease_timeout)],
-        )
-        if not got:
+        got = await fast.claim(WorkerId(worker))
+        if got is None:
             return Response(status_code=204)
-        task_id, payload, attempts, token, deadline = got
-        lease = {"token": str(token), "expires_at": float(deadline)}
-        body = {"task_id": task_id, "payload": orjson.Fragment(payload), "attempt": int(attempts)}
-        return json_response({**body, "lease": lease})
+        lease = {"token": got.token, "expires_at": got.expires_at}
+        payload = orjson.Fragment(got.payload)
+        return json_response(
+            {"task_id": got.task_id, "payload": payload, "attempt": got.attempt, "lease": lease}
+        )
 
     @app.post("/tasks/{task_id}/complete")
     async def complete(
         task_id: TaskIdPath, worker: WorkerIdHeader, body: CompleteBody | None = None
     ) -> Response:
         token = body.token if body is not None else None
-        outcome = await finish_script(
-            keys=[keys.processing, keys.pending, keys.failed, keys.completed_count],
-            args=["", keys.prefix, task_id, token or "", "complete", "", settings.max_attempts],
-        )
-        if outcome != "completed":
-            return json_response({"error": outcome, "detail": outcome}, 409)
+        outcome = await fast.complete(TaskId(task_id), token, None)
+        if outcome is not Outcome.COMPLETED:
+            return json_response({"error": str(outcome), "detail": str(outcome)}, 409)
         return json_response({"task_id": task_id, "status": "completed"})
 
     @app.get("/healthz")

@@ -37,7 +37,8 @@ def _peak_gb() -> float:
 def measure_analyzer(run_dir: str) -> dict[str, Any]:
     from harness.analyze import analyze_run
     from harness.checks import check_history
-    from harness.history import CACHE_NAME, load_history
+    from harness.history import load_history
+    from harness.history_cache import CACHE_NAME
 
     path = Path(run_dir)
     (path / CACHE_NAME).unlink(missing_ok=True)

@@ -9,8 +9,9 @@ token in a loop (``benchmarks/_locust_claim.py``). Targets:
 
 - ``bare``: FastAPI with the same routes and answers, no Redis (the ceiling);
 - ``naive``: the reference API, ``async def`` endpoints on the sync client (F13);
-- ``safe``: the reference API, plain ``def`` endpoints on the thread pool (shipped);
-- ``safe-async``: the same Lua scripts as ``async def`` endpoints on ``redis.asyncio``.
+- ``safe``: the reference API as shipped (hot endpoints awaiting ``redis.asyncio``,
+  plus request ids, metrics, rate-limit and breaker hooks);
+- ``safe-async``: the same awaited queue calls (``AsyncSafe``) without those extras.
 
 The queues are prefilled so they never run dry (a 204 counts as a failure and voids
 the figure). The targets are measured in interleaved rounds and the median per target

@@ -14,7 +14,8 @@ import orjson
 
 from harness.checks import Audit, CheckReport, check_history, load_audit
 from harness.errors import HistoryError
-from harness.history import load_history, wait_for_cache
+from harness.history import load_history
+from harness.history_cache import wait_for_cache
 from harness.report import write_report
 from harness.report.writer import TOP
 

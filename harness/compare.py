@@ -112,13 +112,20 @@ def merged_ledger(results: Sequence[RunResult]) -> list[LedgerRow]:
     return list(rows.values())
 
 
-def _throughput_plot(comparison: Comparison, out: Path) -> None:
+Frames = dict[tuple[str, str], pd.DataFrame | None]
+
+
+def _frames(comparison: Comparison) -> Frames:
+    """Each run's history frame, loaded once for all the plots."""
+    return {key: _frame(result) for key, result in comparison.results.items()}
+
+
+def _throughput_plot(comparison: Comparison, frames: Frames, out: Path) -> None:
     n = max(1, len(comparison.profiles))
     fig, axes = plt.subplots(n, 1, figsize=(9, 2.6 * n), squeeze=False)
     for ax, profile in zip(axes[:, 0], comparison.profiles, strict=False):
         for impl in IMPLS:
-            result = comparison.results.get((profile, impl))
-            frame = _frame(result) if result else None
+            frame = frames.get((profile, impl))
             if frame is None or frame.empty:
                 continue
             done = frame[(frame["f"] == "complete") & (frame["type"] == "ok")]
@@ -136,15 +143,14 @@ def _throughput_plot(comparison: Comparison, out: Path) -> None:
     plt.close(fig)
 
 
-def _latency_plot(comparison: Comparison, out: Path) -> None:
+def _latency_plot(comparison: Comparison, frames: Frames, out: Path) -> None:
     ops = ("claim", "complete", "submit")
     n = max(1, len(comparison.profiles))
     fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.2), squeeze=False)
     for ax, profile in zip(axes[0], comparison.profiles, strict=False):
         width = 0.38
         for k, impl in enumerate(IMPLS):
-            result = comparison.results.get((profile, impl))
-            frame = _frame(result) if result else None
+            frame = frames.get((profile, impl))
             p50, p99 = [], []
             for op in ops:
                 lat = (
@@ -255,8 +261,9 @@ def _witnesses(comparison: Comparison) -> list[str]:
 def write_compare_report(comparison: Comparison) -> None:
     folder = comparison.folder
     try:
-        _throughput_plot(comparison, folder / "throughput.png")
-        _latency_plot(comparison, folder / "latency.png")
+        frames = _frames(comparison)
+        _throughput_plot(comparison, frames, folder / "throughput.png")
+        _latency_plot(comparison, frames, folder / "latency.png")
     except Exception:  # plots are a courtesy; the tables carry the verdict
         logger.exception("compare plots failed")
     text = compare_markdown(comparison)

@@ -1,8 +1,8 @@
 """The history loader: shards of ``RUN_DIR/history/*.jsonl`` into ONE DataFrame.
 
 Owns reading, validating, merging and pairing events, and the frame's fixed columns
-and dtypes (:data:`DTYPES`). The frame is cached as Parquet in the run folder, keyed
-on the shards' names, sizes and mtimes, so a second analysis skips parsing.
+and dtypes (:data:`DTYPES`). The frame is cached as Parquet in the run folder
+(:mod:`harness.history_cache`), so a second analysis skips parsing.
 
 Ingest is columnar: pyarrow's threaded JSON reader with an explicit schema parses a
 shard in one call; ``value`` (arbitrary JSON) is kept only where the analysis reads it
@@ -17,10 +17,7 @@ alone. Pure: no redis, locust or fastapi.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,15 +29,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
-import pyarrow.parquet as pq
 
 from harness.errors import HistoryError, MalformedEventError
 from harness.events import FIELDS, EventType, Op
+from harness.history_cache import (
+    CACHE_NAME,
+    cache_key,
+    read_cache,
+    write_cache_in_background,
+)
 
 logger = logging.getLogger(__name__)
 
-CACHE_NAME = ".history-cache.parquet"
-CACHE_VERSION = "1"
 TYPES = tuple(str(t) for t in EventType)
 OPS = tuple(str(f) for f in Op)
 OUTCOMES = ("ok", "fail", "info")
@@ -85,29 +85,18 @@ VALUE_OPS = ("fail", "nemesis", "crash", "rescue")
 def load_history(run_dir: Path, *, use_cache: bool = True) -> pd.DataFrame:
     """The run's history frame (cached as Parquet); raises :class:`HistoryError`."""
     shards = shard_paths(run_dir)
-    key = _cache_key(shards)
+    key = cache_key(shards)
     cache = run_dir / CACHE_NAME
     if use_cache and cache.exists():
-        frame = _read_cache(cache, key)
+        frame = read_cache(cache, key)
         if frame is not None:
             return frame
     with ThreadPoolExecutor(max_workers=2) as pool:
         tables = list(pool.map(read_shard, shards, range(len(shards))))
     frame = build_frame(tables, [p.name for p in shards])
-    if use_cache:  # in the background: Arrow's writer releases the GIL while checks run
-        writer = threading.Thread(target=_write_cache, args=(cache, key, frame), daemon=False)
-        writer.start()
-        _writers.append(writer)
+    if use_cache:
+        write_cache_in_background(cache, key, frame)
     return frame
-
-
-_writers: list[threading.Thread] = []
-
-
-def wait_for_cache() -> None:
-    """Block until every background cache write of this process has finished."""
-    while _writers:
-        _writers.pop().join()
 
 
 def shard_paths(run_dir: Path) -> list[Path]:
@@ -404,40 +393,3 @@ def _add_outcome(frame: pd.DataFrame) -> None:
     latency = np.full(len(frame), -1, dtype=np.int64)
     latency[paired] = time[completion[paired]] - time[invoke[paired]]
     frame["latency_ns"] = latency
-
-
-# --- the Parquet cache ------------------------------------------------------------------
-
-
-def _cache_key(shards: list[Path]) -> str:
-    stats = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in shards]
-    return json.dumps({"version": CACHE_VERSION, "shards": stats})
-
-
-def _read_cache(cache: Path, key: str) -> pd.DataFrame | None:
-    try:
-        metadata = pq.read_schema(cache).metadata or {}
-        if metadata.get(b"qharness.key") != key.encode():
-            return None
-        frame: pd.DataFrame = pq.read_table(cache).to_pandas()
-    except (OSError, pa.ArrowException) as exc:
-        logger.warning("%s: ignoring unreadable cache: %s", cache, exc)
-        return None
-    for name in ("process", "task_id", "worker_id", "shard"):
-        if not isinstance(frame[name].dtype, pd.CategoricalDtype):  # all-null columns
-            frame[name] = frame[name].astype("category")
-    return frame
-
-
-def _write_cache(cache: Path, key: str, frame: pd.DataFrame) -> None:
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    table = table.replace_schema_metadata(
-        {**(table.schema.metadata or {}), b"qharness.key": key.encode()}
-    )
-    tmp = cache.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
-    try:
-        # one row group: reading back unifies the dictionaries (task ids) only once
-        pq.write_table(table, tmp, compression="lz4", row_group_size=max(len(frame), 1))
-        tmp.replace(cache)
-    except OSError as exc:  # a read-only run folder still gets analysed
-        logger.warning("%s: cannot write the history cache: %s", cache, exc)

@@ -43,11 +43,16 @@ class Faults:
     def __bool__(self) -> bool:
         return bool(self.rules)
 
-    def hit(self, point: str) -> None:
+    def _fires(self, point: str) -> FaultRule | None:
+        """The rule at ``point`` if it fires this time (its probability drawn)."""
         rule = self.rules.get(point)
+        if rule is None or (rule.probability < 1.0 and self._rng.random() >= rule.probability):
+            return None
+        return rule
+
+    def hit(self, point: str) -> None:
+        rule = self._fires(point)
         if rule is None:
-            return
-        if rule.probability < 1.0 and self._rng.random() >= rule.probability:
             return
         if rule.action is FaultAction.DELAY:
             time.sleep(rule.seconds)
@@ -56,10 +61,8 @@ class Faults:
 
     async def ahit(self, point: str) -> None:
         """:meth:`hit` for the event loop: a delay awaits instead of blocking."""
-        rule = self.rules.get(point)
+        rule = self._fires(point)
         if rule is None:
-            return
-        if rule.probability < 1.0 and self._rng.random() >= rule.probability:
             return
         if rule.action is FaultAction.DELAY:
             await asyncio.sleep(rule.seconds)

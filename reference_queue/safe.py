@@ -88,8 +88,6 @@ class SafeQueue:
         self.clock = clock
         self.keys = keys or Keys()
         self._scripts = {name: self._script(name) for name in SCRIPTS}
-        self._submit = self._scripts["submit"]
-        self._rescue = self._scripts["rescue"]
 
     def _script(self, name: str) -> Script:
         return self.redis.register_script(script_source(name))
@@ -100,7 +98,7 @@ class SafeQueue:
     def submit(self, payload: str, task_id: TaskId | None = None) -> Steps[Submitted]:
         yield from ()
         task_id = task_id or TaskId(uuid.uuid4().hex)
-        created = self._submit(
+        created = self._scripts["submit"](
             keys=[self.keys.pending], args=[self._now(), self.keys.prefix, task_id, payload]
         )
         return Submitted(task_id=task_id, created=bool(created))
@@ -172,7 +170,7 @@ class SafeQueue:
     def rescue_expired(self) -> Steps[list[TaskId]]:
         """Re-queue expired leases; returns the re-queued ids (dead-lettered ones are logged)."""
         yield from ()
-        requeued, dead = self._rescue(
+        requeued, dead = self._scripts["rescue"](
             keys=[self.keys.processing, self.keys.pending, self.keys.failed],
             args=[self._now(), self.keys.prefix, self.max_attempts, RESCUE_BATCH],
         )

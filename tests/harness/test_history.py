@@ -13,14 +13,8 @@ import pytest
 
 from harness.errors import HistoryError, MalformedEventError
 from harness.events import FIELDS
-from harness.history import (
-    CACHE_NAME,
-    COLUMNS,
-    DTYPES,
-    frame_from_events,
-    load_history,
-    wait_for_cache,
-)
+from harness.history import COLUMNS, DTYPES, frame_from_events, load_history
+from harness.history_cache import CACHE_NAME, wait_for_cache
 
 T0 = 1_700_000_000_000_000_000
 
