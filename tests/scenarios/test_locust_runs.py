@@ -37,15 +37,17 @@ RACE_FAULTS = (
     "after_pop=delay:0.02,after_get_data=abort@0.05,janitor_between_scan_and_rescue=delay:0.3"
 )
 LEASE = 1.0
-# -t is only a ceiling: a run stops itself once the budget is submitted and drained
-# (seconds here); the ceiling is generous so a loaded CI machine still drains in time.
+# -t and --drain-timeout are only ceilings: a run stops itself once the budget is
+# submitted and drained (seconds on a quiet machine). Both are generous because on a
+# loaded 2-core CI machine a task that meets several stalled slow workers in a row
+# needs a lease expiry and a rescue for each, and 8 s of draining was once not enough.
 RACE_PROFILE = (
-    "--headless", "-u", "20", "-r", "20", "-t", "60s",
+    "--headless", "-u", "20", "-r", "20", "-t", "100s",
     "--task-budget", "150", "--lease-timeout", str(LEASE),
     "--mix", "Producer=2,Worker=10,SlowWorker=8,JanitorTrigger=1",
     "--slow-probability", "0.5", "--crash-probability", "0.05", "--fail-probability", "0",
     "--task-duration", "uniform:0.05-0.3", "--heartbeat-interval", "0.3",
-    "--janitor-interval", "0.3", "--drain-timeout", "8", "--admin-key", ADMIN_KEY,
+    "--janitor-interval", "0.3", "--drain-timeout", "45", "--admin-key", ADMIN_KEY,
     "--only-summary",
 )  # fmt: skip
 
@@ -84,7 +86,7 @@ def _locust(host: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str
         [LOCUST, "-f", str(ROOT / "scenarios"), "--host", host, *args],
         capture_output=True,
         text=True,
-        timeout=150,
+        timeout=240,
         check=False,
         cwd=cwd,
         env=child_env(QHARNESS_API_KEY=None, QHARNESS_ADMIN_KEY=None),
@@ -141,6 +143,9 @@ def test_safe_under_the_same_faults_completes_every_task_once(
     out = _locust(safe_racy.base_url, tmp_path, *RACE_PROFILE, "--run-dir", str(run_dir))
     assert out.returncode == 0, _why(out)
     assert _verdict_lines(out)[0].startswith("qharness verdict: PASS")
+    run = json.loads((run_dir / "run.json").read_text())
+    # Exactly-once is only checkable on a run that drained; say so if it did not.
+    assert run["drained"] is True, (run["stop_reason"], run["final_stats"])
     events = _events(run_dir)
     submitted = {e["task_id"] for e in _ok(events, "submit")}
     completions = Counter(e["task_id"] for e in _ok(events, "complete"))
@@ -150,7 +155,6 @@ def test_safe_under_the_same_faults_completes_every_task_once(
     assert late  # slow workers did outstay their leases, and were turned away
     stats = httpx.get(safe_racy.base_url + "/stats", timeout=10).json()
     assert (stats["completed"], stats["pending"], stats["processing"]) == (150, 0, 0)
-    assert json.loads((run_dir / "run.json").read_text())["drained"] is True
 
 
 def _assert_one_op_at_a_time(events: list[dict[str, Any]]) -> None:
