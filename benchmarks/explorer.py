@@ -11,7 +11,8 @@
 
     python -m benchmarks.explorer [--seeds 5] [--examples 300] [--rate-only]
 
-Writes ``benchmarks/out/explorer.json``. The machine is shared: load from other
+Writes ``benchmarks/out/explorer.json`` (not with ``--rate-only``, which only prints, so
+a quick look never replaces a full run's figures). The machine is shared: load from other
 processes moves these figures; the load average is recorded beside them.
 """
 
@@ -95,7 +96,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--examples", type=int, default=300)
-    parser.add_argument("--rate-only", action="store_true", help="only the steps/s figure")
+    parser.add_argument(
+        "--rate-only", action="store_true", help="only print the steps/s figure (writes nothing)"
+    )
     args = parser.parse_args()
     with redis_for() as url:
         client = redis.Redis.from_url(url, decode_responses=True)
@@ -105,7 +108,9 @@ def main() -> int:
             f"(target {STEPS_TARGET:.0f}, ratio {rate['ratio_to_target']})",
             flush=True,
         )
-        races = {} if args.rate_only else time_to_races(client, args.seeds, args.examples)
+        if args.rate_only:
+            return 0
+        races = time_to_races(client, args.seeds, args.examples)
     report = {
         "steps": rate,
         "races": races,

@@ -2,44 +2,63 @@
 
 Any queue is read through its own ``inspect`` (one call per task). The two reference
 queues share ``reference_queue.inspect`` (record + pending positions + processing
-score); for them all tasks are read in one pipelined round trip and turned into views
-by the same ``view_of`` — the same answer, a fraction of the cost.
+score, one MULTI per task); for them the explorer reads the same three facts for every
+task in one server-side script — one round trip and one reply to parse instead of
+three commands per task — and turns them into views with the same ``view_of``.
+Scripts run atomically, so the answer is one snapshot, as each ``inspect_task`` is.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
+from typing import Any
 
 import redis
+from redis.commands.core import Script
 
 from reference_queue.inspect import view_of
 from reference_queue.keys import Keys
 from reference_queue.types import TaskId, TaskQueue, TaskView, drive
+
+# KEYS: pending list, processing set, then one record key per task; ARGV: the task ids.
+# Per task: the record as HGETALL's flat list, the number of pending copies, and
+# whether it is in the processing set.
+_VIEWS_LUA = """
+local out = {}
+for i, task_id in ipairs(ARGV) do
+  local copies = redis.call('LPOS', KEYS[1], task_id, 'COUNT', 0)
+  local score = redis.call('ZSCORE', KEYS[2], task_id)
+  out[i] = {redis.call('HGETALL', KEYS[i + 2]), #copies, score and 1 or 0}
+end
+return out
+"""
+
+_scripts: weakref.WeakKeyDictionary[redis.Redis, Script] = weakref.WeakKeyDictionary()
 
 
 def fetch_views(queue: TaskQueue, task_ids: Sequence[str]) -> dict[str, TaskView | None]:
     client, keys = getattr(queue, "redis", None), getattr(queue, "keys", None)
     shared = type(queue).__module__ in ("reference_queue.naive", "reference_queue.safe")
     if shared and isinstance(client, redis.Redis) and isinstance(keys, Keys):
-        return _pipelined(client, keys, task_ids)
+        return _scripted(client, keys, task_ids)
     return {t: drive(queue.inspect(TaskId(t))) for t in task_ids}
 
 
-def _pipelined(
+def _scripted(
     client: redis.Redis, keys: Keys, task_ids: Sequence[str]
 ) -> dict[str, TaskView | None]:
-    pipe = client.pipeline(transaction=True)  # one snapshot, as each inspect_task is
-    for task_id in task_ids:
-        pipe.hgetall(keys.task(task_id))
-        pipe.lpos(keys.pending, task_id, count=0)
-        pipe.zscore(keys.processing, task_id)
-    replies = pipe.execute() if task_ids else []
+    if not task_ids:
+        return {}
+    script = _scripts.get(client)
+    if script is None:
+        script = _scripts[client] = client.register_script(_VIEWS_LUA)
+    task_keys = [keys.task(t) for t in task_ids]
+    replies: list[Any] = script(keys=[keys.pending, keys.processing, *task_keys], args=task_ids)
     views: dict[str, TaskView | None] = {}
-    for i, task_id in enumerate(task_ids):
-        record, positions, score = replies[3 * i : 3 * i + 3]
+    for task_id, (flat, copies, in_processing) in zip(task_ids, replies, strict=True):
+        record = dict(zip(flat[::2], flat[1::2], strict=True))
         views[task_id] = (
-            view_of(TaskId(task_id), record, len(positions or []), score is not None)
-            if record
-            else None
+            view_of(TaskId(task_id), record, int(copies), bool(in_processing)) if record else None
         )
     return views
