@@ -36,7 +36,7 @@ def _busy_queue(impl: str, client: redis.Redis, clock: ManualClock) -> TaskQueue
     drive(queue.fail(c1.task_id, WorkerId("w1"), c1.token, "boom", retry=False))
     drive(queue.fail(c2.task_id, WorkerId("w2"), c2.token, "again", retry=True))
     clock.advance(60.0)
-    drive(queue.rescue_expired())  # c3's task goes back to pending
+    drive(queue.rescue_expired())  # the fourth claim expired: its task goes back to pending
     drive(queue.claim(WorkerId("w4")))
     return queue
 
