@@ -1,6 +1,6 @@
 """Run every benchmark, then write ``benchmarks/RESULTS.md`` (+ ``results.json``).
 
-    python -m benchmarks            # everything (~15 minutes on 2 cores)
+    python -m benchmarks            # everything (~20 minutes on 2 cores)
     python -m benchmarks --quick    # smaller sizes, for a first look (~5 minutes)
     python -m benchmarks --table    # only rebuild RESULTS.md from benchmarks/out/*.json
 
