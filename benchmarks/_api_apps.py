@@ -28,6 +28,19 @@ from reference_queue.settings import ServeSettings
 from reference_queue.types import Outcome, TaskId, WorkerId
 
 
+def _served(app: FastAPI) -> FastAPI:
+    """What every target shares: ``/healthz`` (the deployment waits for it), the API's
+    error handlers and its request-id middleware."""
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        return json_response({"status": "ok"})
+
+    install_error_handlers(app, 1)
+    app.add_middleware(RequestContext)  # type: ignore[arg-type]
+    return app
+
+
 def bare_app() -> FastAPI:
     app = FastAPI()
     counter = itertools.count()
@@ -46,13 +59,7 @@ def bare_app() -> FastAPI:
     ) -> Response:
         return json_response({"task_id": task_id, "status": "completed"})
 
-    @app.get("/healthz")
-    async def healthz() -> Response:  # the deployment waits for it
-        return json_response({"status": "ok"})
-
-    install_error_handlers(app, 1)
-    app.add_middleware(RequestContext)  # type: ignore[arg-type]
-    return app
+    return _served(app)
 
 
 def async_safe_app() -> FastAPI:
@@ -87,10 +94,4 @@ def async_safe_app() -> FastAPI:
             return json_response({"error": str(outcome), "detail": str(outcome)}, 409)
         return json_response({"task_id": task_id, "status": "completed"})
 
-    @app.get("/healthz")
-    async def healthz() -> Response:  # the deployment waits for it
-        return json_response({"status": "ok"})
-
-    install_error_handlers(app, 1)
-    app.add_middleware(RequestContext)  # type: ignore[arg-type]
-    return app
+    return _served(app)

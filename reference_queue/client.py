@@ -9,18 +9,27 @@ non-idempotent ``RPOP`` (the note's F2 is a deliberate, visible fault, not a def
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 
+def bounded_options(timeout: float, max_connections: int) -> dict[str, Any]:
+    """Decoded strings, ``timeout``-second sockets, a bounded pool; shared with the
+    asyncio twin (:func:`reference_queue.safe_async.bounded_async_client`). Each adds
+    its own no-retry policy: the sync and asyncio ``Retry`` classes differ."""
+    return {
+        "decode_responses": True,
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        "max_connections": max_connections,
+    }
+
+
 def bounded_client(url: str, *, timeout: float = 1.0, max_connections: int = 64) -> redis.Redis:
     """A decoded-strings client with ``timeout``-second sockets and no retries."""
     return redis.Redis.from_url(
-        url,
-        decode_responses=True,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        max_connections=max_connections,
-        retry=Retry(NoBackoff(), 0),
+        url, retry=Retry(NoBackoff(), 0), **bounded_options(timeout, max_connections)
     )

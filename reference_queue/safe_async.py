@@ -17,6 +17,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.maint_notifications import MaintNotificationsConfig
 
+from reference_queue.client import bounded_options
 from reference_queue.faults import Faults
 from reference_queue.safe import SCRIPTS, SafeQueue, ScriptCall, script_source
 from reference_queue.types import Claim, Outcome, TaskId, WorkerId
@@ -33,12 +34,9 @@ def bounded_async_client(
     """
     return aioredis.Redis.from_url(
         url,
-        decode_responses=True,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        max_connections=max_connections,
         retry=Retry(NoBackoff(), 0),
         maint_notifications_config=MaintNotificationsConfig(enabled=False),
+        **bounded_options(timeout, max_connections),
     )
 
 

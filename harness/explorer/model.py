@@ -202,33 +202,20 @@ class Model:
         mine = [lease for lease in self.leases.get(worker, []) if lease.task_id == task_id]
         lease = mine[-1] if mine else None
         if lease is None:
-            return [
-                self._finding(
-                    Kind.STALE_COMPLETION,
-                    task_id,
-                    op,
-                    task.phase,
-                    f"{op} of {task_id} accepted from {worker}, which never claimed it",
-                )
-            ]
-        if lease is task.owner:
+            why = "which never claimed it"
+        elif lease is task.owner:
             return []
-        if task.superseded_seq is not None and task.superseded_seq < invoke_seq:
-            why = (
+        elif task.superseded_seq is not None and task.superseded_seq < invoke_seq:
+            since = (
                 f"{task.owner.worker} had claimed it since"
                 if task.owner is not None
                 else "it had been finished or re-queued since"
             )
-            return [
-                self._finding(
-                    Kind.STALE_COMPLETION,
-                    task_id,
-                    op,
-                    task.phase,
-                    f"{op} of {task_id} accepted from {worker}, whose claim was superseded: {why}",
-                )
-            ]
-        return []
+            why = f"whose claim was superseded: {since}"
+        else:
+            return []
+        explanation = f"{op} of {task_id} accepted from {worker}, {why}"
+        return [self._finding(Kind.STALE_COMPLETION, task_id, op, task.phase, explanation)]
 
     def heartbeat(self, worker: str, extended: int, now: float) -> None:
         """A heartbeat that extended leases: the worker's live leases run from now."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,6 +18,7 @@ import redis
 
 from harness.servers import Deployment
 from reference_queue.settings import ServeSettings
+from tests.reference_queue.logs import lines_with
 
 KEY = "contract-key"
 ADMIN = "contract-admin"
@@ -495,20 +495,9 @@ def test_every_log_line_of_a_request_carries_its_id(
         submit(http, 1)
         r = http.get("/tasks/next", headers={"X-Worker-Id": "w1", "X-Request-Id": rid})
         assert r.headers["x-request-id"] == rid
-    lines = _wait_for_lines(faulty.api_log, rid, 2)
+    lines = lines_with(faulty.api_log, rid, 2)
     assert any("injected abort at after_pop" in line for line in lines), lines
     assert any("GET /tasks/next -> 500" in line for line in lines), lines
-
-
-def _wait_for_lines(log: Path, needle: str, count: int) -> list[str]:
-    """Log lines written by the server holding ``needle`` (the server flushes per line)."""
-    lines: list[str] = []
-    for _ in range(50):
-        lines = [line for line in log.read_text().splitlines() if needle in line]
-        if len(lines) >= count:
-            break
-        time.sleep(0.1)
-    return lines
 
 
 # ---- F13: the naive API blocks its event loop, the safe one does not --------------------

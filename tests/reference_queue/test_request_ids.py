@@ -5,7 +5,6 @@ from a history event's ``request_id`` to the server's account of it."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import redis
 
 from harness.servers import Deployment
 from reference_queue.settings import ServeSettings
+from tests.reference_queue.logs import lines_with
 
 W1 = {"X-Worker-Id": "w1"}
 
@@ -24,18 +24,6 @@ def dep(redis_url: str, redis_client: redis.Redis, tmp_path: Path) -> Iterator[D
     settings = ServeSettings(impl="safe", redis_url=redis_url, log_level="info")
     with Deployment(settings, api_procs=2, janitors=0, log_dir=tmp_path) as d:
         yield d
-
-
-def lines_with(log: Path, needle: str, count: int) -> list[str]:
-    """The log's lines holding ``needle``, once there are ``count`` (API processes flush
-    per line, but a line may land just after the answer)."""
-    lines: list[str] = []
-    for _ in range(50):
-        lines = [line for line in log.read_text().splitlines() if needle in line]
-        if len(lines) >= count:
-            break
-        time.sleep(0.1)
-    return lines
 
 
 def test_a_given_id_round_trips_and_marks_every_line_of_its_request(dep: Deployment) -> None:
