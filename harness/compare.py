@@ -25,6 +25,7 @@ from harness import profiles as profiles_mod
 from harness.analyze import read_run_info
 from harness.checks import Kind
 from harness.errors import HarnessError
+from harness.exitcodes import ExitCode
 from harness.history import load_history
 from harness.report.ledger import Judgement, LedgerRow, claims_ledger
 from harness.run import RunResult, RunSpec, new_run_dir, point_latest, run_once
@@ -45,16 +46,17 @@ class Comparison:
     interrupted: bool
 
     @property
-    def exit_code(self) -> int:
-        """0: safe held everywhere; 1: safe failed somewhere; 2: a run was unknown; 130."""
+    def exit_code(self) -> ExitCode:
+        """PASS: safe held everywhere; VIOLATIONS: safe failed somewhere (naive failing
+        is the expected finding); UNKNOWN: a run had no verdict; INTERRUPTED."""
         if self.interrupted:
-            return 130
+            return ExitCode.INTERRUPTED
         safe = [r for (_, impl), r in self.results.items() if impl == "safe"]
         if any(r.verdict == "fail" for r in safe):
-            return 1
+            return ExitCode.VIOLATIONS
         if any(r.verdict == "unknown" for r in self.results.values()):
-            return 2
-        return 0
+            return ExitCode.UNKNOWN
+        return ExitCode.PASS
 
 
 def run_compare(

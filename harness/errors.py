@@ -4,8 +4,10 @@ HarnessError
  ├── ConfigError          bad option, flag or environment value (CLI exit 2)
  ├── HistoryError         unreadable or malformed history (CLI exit 2)
  │    └── MalformedEventError   one bad line: file, line number, what is wrong
- └── ServerError          a server the harness owns failed to start or stop
-      └── RedisStartError
+ ├── ServerError          a server the harness owns failed to start or stop
+ │    └── RedisStartError
+ └── InternalError        an unexpected exception contained at a process boundary
+                          (harness.crash): its traceback is in a file (CLI exit 2)
 """
 
 from __future__ import annotations
@@ -39,3 +41,9 @@ class ServerError(HarnessError):
 
 class RedisStartError(ServerError):
     """The embedded redis-server did not come up."""
+
+
+class InternalError(HarnessError):
+    """A bug, not bad input: an unexpected exception, its traceback written to a file.
+
+    The message is one line naming what failed and the file (``harness.crash``)."""

@@ -32,6 +32,7 @@ from pathlib import Path
 import redis
 
 from harness.errors import ConfigError, RedisStartError
+from harness.processes import stop_process
 from harness.settings import EnvSettings, from_env
 
 logger = logging.getLogger(__name__)
@@ -185,14 +186,10 @@ class EmbeddedRedis:
             client.close()
 
     def _kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.proc and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        """``sig``, then SIGKILL after 5 s; returns once the server (and any child it
+        forked to rewrite its AOF) has exited."""
+        if self.proc is not None:
+            stop_process(self.proc, first=sig, grace=5.0, kill_grace=5.0)
 
     def kill(self) -> None:
         """SIGKILL the server (a crash: unsynced AOF writes are lost)."""
@@ -218,11 +215,8 @@ class EmbeddedRedis:
             self.proc.send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL) and remove its temp dir."""
-        if self.proc and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.send_signal(signal.SIGCONT)
-            self._kill(signal.SIGTERM)
+        """Stop the server (SIGTERM, then SIGKILL), wait until it is gone, remove its dir."""
+        self._kill(signal.SIGTERM)
         _LIVE.discard(self)
         if self._own_dir:
             shutil.rmtree(self.workdir, ignore_errors=True)

@@ -32,12 +32,14 @@ from typing import Any, TextIO
 import orjson
 import psutil
 
-from harness import profiles
+from harness import crash, profiles
 from harness.analyze import analyze_run
 from harness.audit import audit_run
 from harness.checks import CheckReport, Verdict
 from harness.errors import ConfigError, HarnessError
+from harness.exitcodes import ExitCode
 from harness.nemesis import Nemesis, NemesisPlan, Targets
+from harness.processes import stop_process
 from harness.progress import Progress
 from harness.recorder import Recorder, shard_name
 from harness.redis_server import Persistence, _die_with_parent
@@ -48,8 +50,6 @@ from reference_queue.settings import Impl, ServeSettings
 
 logger = logging.getLogger(__name__)
 
-EXIT = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.UNKNOWN: 2}
-INTERRUPTED = 130
 LOCUST_GRACE = 60.0  # seconds Locust gets to drain its users and flush after SIGINT
 
 
@@ -94,8 +94,8 @@ class RunResult:
         return self.report.verdict if self.report is not None else Verdict.UNKNOWN
 
     @property
-    def exit_code(self) -> int:
-        return INTERRUPTED if self.interrupted else EXIT[self.verdict]
+    def exit_code(self) -> ExitCode:
+        return ExitCode.INTERRUPTED if self.interrupted else ExitCode.of(self.verdict)
 
     def summary(self) -> str:
         found = ", ".join(f"{k}={v}" for k, v in sorted(self.counts.items()) if v)
@@ -201,10 +201,9 @@ def _locust_pids(proc: subprocess.Popen[bytes] | None) -> list[int]:
 
 
 def _stop_group(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
+    """Locust had its chance to stop cleanly (SIGINT, LOCUST_GRACE): kill what is left,
+    its worker processes included, and return once they are gone."""
+    stop_process(proc, first=signal.SIGKILL, kill_grace=10.0)
 
 
 def _drive_load(
@@ -254,12 +253,20 @@ def _drive_load(
 
 
 def run_once(spec: RunSpec, *, out: TextIO = sys.stderr) -> RunResult:
-    """One full run; never raises for a misbehaving queue (that is the verdict)."""
+    """One full run; never raises for a misbehaving queue (that is the verdict).
+
+    An unexpected exception leaves its traceback in the run folder's ``crash.log`` and
+    is raised as :class:`~harness.errors.InternalError` (exit 2, one line)."""
     run_dir = spec.run_dir or new_run_dir(spec.base_dir, f"{spec.impl}-{spec.profile.name}")
     (run_dir / "history").mkdir(parents=True, exist_ok=True)
     (run_dir / "logs").mkdir(exist_ok=True)
     if spec.run_dir is None:
         point_latest(spec.base_dir, run_dir)
+    with crash.contained(f"the run in {run_dir}", folder=run_dir):
+        return _run_in(run_dir, spec, out)
+
+
+def _run_in(run_dir: Path, spec: RunSpec, out: TextIO) -> RunResult:
     admin_key = secrets.token_hex(12)
     settings = ServeSettings(
         impl=Impl(spec.impl), lease_timeout=spec.lease_timeout, faults=spec.fault_spec,

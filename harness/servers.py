@@ -18,8 +18,9 @@
   so ``/metrics`` sums all API processes of this deployment and nothing older.
 
 Every child runs in its own process group with ``PR_SET_PDEATHSIG`` (and API workers
-set it themselves), so :meth:`Deployment.stop` — also run at exit — kills whole groups,
-and a SIGKILLed harness leaves nothing behind.
+set it themselves), so :meth:`Deployment.stop` — also run at exit — stops whole groups
+and waits until every process is gone (``harness.processes``), and a SIGKILLed harness
+leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -27,9 +28,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,7 @@ import httpx
 import psutil
 
 from harness.errors import ServerError
+from harness.processes import stop_process, stop_processes
 from harness.redis_server import (
     EmbeddedRedis,
     Persistence,
@@ -52,6 +52,8 @@ from harness.settings import METRICS_DIR_VAR, child_env, from_env
 from reference_queue.settings import ServeSettings
 
 logger = logging.getLogger(__name__)
+
+STOP_GRACE = 5.0  # seconds for SIGTERM (uvicorn drains for 3), then again for SIGKILL
 
 
 class Deployment:
@@ -235,24 +237,15 @@ class Deployment:
                 time.sleep(0.1)
         return False
 
-    def _kill_group(self, proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
-        """SIGTERM the process group (SIGCONT first: it may be stopped), then SIGKILL."""
-        for sig in (signal.SIGCONT, signal.SIGTERM):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=grace)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)  # stragglers of the group, e.g. API workers
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=grace)
+    def _kill_group(self, proc: subprocess.Popen[bytes], grace: float = STOP_GRACE) -> None:
+        """SIGTERM the process, its group and descendants, then SIGKILL; until all gone."""
+        stop_process(proc, grace=grace, kill_grace=grace)
 
     def stop(self) -> None:
-        """Stop janitors, API and the embedded Redis; idempotent."""
-        for proc in self.janitor_procs:
-            self._kill_group(proc)
-        if self.api is not None:
-            self._kill_group(self.api)
+        """Stop janitors, API and the embedded Redis; idempotent. Returns once every
+        process it started has exited (at most about 2 x STOP_GRACE + Redis's stop)."""
+        started = [*self.janitor_procs, *([self.api] if self.api is not None else [])]
+        stop_processes(started, grace=STOP_GRACE, kill_grace=STOP_GRACE)
         if self.redis is not None:
             self.redis.stop()
             self.redis = None

@@ -24,7 +24,9 @@ import gevent.event
 from locust.env import Environment
 from locust.runners import MasterRunner, Runner
 
+from harness import crash
 from harness.errors import ConfigError
+from harness.exitcodes import ExitCode
 from harness.recorder import Recorder, shard_name
 from scenarios import _finish
 from scenarios._budget import BudgetLedger, local_pool
@@ -122,6 +124,7 @@ class Coordinator:
             ids = local_pool(ledger, "local")
             set_context(environment, ProcessContext(settings=settings, history=history, ids=ids))
         self.run = run
+        crash.set_folder(run_dir)  # a traceback of this run goes to its crash.log
         self.note_leftovers(run)
         _finish.write_run_json(run_dir, run.meta)
         logger.info("qharness run folder: %s (budget %d tasks)", run_dir, settings.task_budget)
@@ -168,7 +171,7 @@ class Coordinator:
     def abort(self, message: str) -> None:
         """Settings that cannot run (e.g. bad values typed in the web UI): exit 2."""
         logger.error("qharness: %s", message)
-        self.environment.process_exit_code = 2
+        self.environment.process_exit_code = ExitCode.UNKNOWN
         gevent.spawn(self.runner.quit)
 
     def conduct(self, run: RunState) -> None:
@@ -240,8 +243,18 @@ class Coordinator:
         run.finished = True
         try:
             self.wind_up(run, reason)
+        except Exception as exc:  # the finish step's process boundary: a crash is unknown
+            self.crashed(run, exc)
         finally:
             run.concluded.set()
+
+    def crashed(self, run: RunState, exc: Exception) -> None:
+        """The finish step itself failed: exit 2, one line, the traceback in crash.log."""
+        path = crash.write_traceback(exc, "the run's finish step")
+        why = f"the finish step crashed: {crash.describe(exc)} ({crash.where(path)})"
+        logger.error("qharness: %s", why)
+        print(f"qharness verdict: UNKNOWN ({why}) — run folder: {run.run_dir}", file=sys.stderr)  # noqa: T201
+        self.environment.process_exit_code = ExitCode.UNKNOWN
 
     def wind_up(self, run: RunState, reason: str) -> None:
         if self.conductor is not None and self.conductor is not gevent.getcurrent():
@@ -298,7 +311,9 @@ class Coordinator:
         if counts is None and run.meta.get("initial_stats") is None:
             # Not one GET /stats answered: an empty history "passes", which proves nothing.
             note = f"the deployment at {host or '(no --host)'} never answered GET /stats"
-            conclusion = dataclasses.replace(conclusion, verdict="unknown", exit_code=2, note=note)
+            conclusion = dataclasses.replace(
+                conclusion, verdict="unknown", exit_code=ExitCode.UNKNOWN, note=note
+            )
         run.meta.update(
             verdict=conclusion.verdict,
             violations=conclusion.counts,

@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from harness import crash
+from harness.exitcodes import ExitCode
 from scenarios._drain import QueueCounts
 
 logger = logging.getLogger(__name__)
-
-EXIT_CODES = {"pass": 0, "fail": 1, "unknown": 2}
 
 
 def read_counts(host: str, api_key: str | None, timeout: float = 5.0) -> QueueCounts | None:
@@ -80,7 +80,7 @@ def write_run_json(run_dir: Path, meta: dict[str, Any]) -> None:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Conclusion:
     verdict: str  # pass / fail / unknown, or "not analyzed"
-    exit_code: int | None  # None: leave Locust's own exit code
+    exit_code: ExitCode | None  # None: leave Locust's own exit code
     counts: dict[str, int]  # violations per kind
     report: Path | None
     note: str | None = None  # why the verdict is not the checks' own, if it is not
@@ -109,26 +109,32 @@ def audit(host: str, run_dir: Path, api_key: str | None) -> str | None:
 
 
 def analyze(run_dir: Path, lease_timeout: float | None) -> Conclusion:
-    """Checks + report into ``run_dir``; a crashing checker is an unknown verdict."""
-    try:
-        from harness.analyze import analyze_run
+    """Checks + report into ``run_dir``; a crashing checker is an unknown verdict.
 
-        report = analyze_run(run_dir, lease_timeout=lease_timeout)
+    Its traceback goes to ``run_dir/crash.log``; the log and the note get one line."""
+    try:
+        with crash.traceback_folder(run_dir):
+            from harness.analyze import analyze_run
+
+            report = analyze_run(run_dir, lease_timeout=lease_timeout)
     except Exception as exc:  # Jepsen: a checker that crashes yields unknown, not a crash
-        logger.exception("analysis of %s failed", run_dir)
+        with crash.traceback_folder(run_dir):
+            path = crash.write_traceback(exc, f"analysis of {run_dir}")
+        why = f"{crash.describe(exc)} ({crash.where(path)})"
+        logger.error("qharness: analysis of %s failed: %s", run_dir, why)
         return Conclusion(
             verdict="unknown",
-            exit_code=2,
+            exit_code=ExitCode.UNKNOWN,
             counts={},
             report=None,
-            note=f"analysis failed: {exc}",
+            note=f"analysis failed: {why}",
         )
     verdict = str(report.verdict)
     counts = {str(kind): int(count) for kind, count in report.counts.items()}
     page = run_dir / "report.md"
     return Conclusion(
         verdict=verdict,
-        exit_code=EXIT_CODES.get(verdict, 2),
+        exit_code=ExitCode.of(verdict),
         counts=counts,
         report=page if page.exists() else None,
     )

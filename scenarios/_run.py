@@ -24,7 +24,9 @@ from locust import events
 from locust.env import Environment
 from locust.runners import LocalRunner, MasterRunner, Runner, WorkerRunner
 
+from harness import crash
 from harness.errors import ConfigError
+from harness.exitcodes import ExitCode
 from scenarios._context import listen, scenario_settings
 from scenarios._coordinator import Coordinator
 from scenarios._follower import Follower
@@ -49,6 +51,7 @@ def apply_mix(environment: Environment, mix: dict[str, int]) -> None:
 
 def on_init(environment: Environment, runner: Runner | None = None, **_kw: Any) -> None:
     """Install this process's role (``events.init``)."""
+    crash.keep_tracebacks_off_terminal()  # Locust's handlers exist by now
     if runner is None:
         return
     if isinstance(runner, WorkerRunner):
@@ -62,7 +65,7 @@ def on_init(environment: Environment, runner: Runner | None = None, **_kw: Any) 
                 apply_mix(environment, scenario_settings(environment).mix)
             except ConfigError as exc:
                 logger.error("qharness: error: %s", exc)
-                sys.exit(2)
+                sys.exit(ExitCode.UNKNOWN)
 
 
 listen(events.init_command_line_parser, add_options)

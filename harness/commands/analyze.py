@@ -1,6 +1,7 @@
 """`harness analyze RUN_DIR`: check a run's history and write its race report.
 
-Exit codes (contract): 0 pass, 1 violations, 2 unreadable input or unknown verdict.
+Exit codes (``harness.exitcodes``): 0 pass, 1 violations, 2 unreadable input or
+unknown verdict.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from typing import Any
 from harness.analyze import analyze_run
 from harness.checks import Verdict
 from harness.errors import ConfigError
-
-EXIT = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.UNKNOWN: 2}
+from harness.exitcodes import ExitCode
 
 
 def _positive(text: str) -> float:
@@ -62,4 +62,4 @@ def run(args: argparse.Namespace) -> int:
     events, ops = report.metrics.get("events", 0), report.metrics.get("ops", 0)
     print(f"events: {events}, ops: {ops}")
     print(f"report: {args.run_dir / 'index.html'}")
-    return EXIT[report.verdict]
+    return ExitCode.of(report.verdict)

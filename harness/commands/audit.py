@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.audit import audit_run
+from harness.exitcodes import ExitCode
 from harness.settings import from_env
 
 
@@ -33,4 +34,4 @@ def run(args: argparse.Namespace) -> int:
     summary = ", ".join(f"{status} {n}" for status, n in sorted(statuses.items()))
     print(f"audited {len(audit.tasks)} tasks: {summary or 'none'}")
     print(f"wrote {args.run_dir / 'audit.json'}")
-    return 0
+    return ExitCode.PASS

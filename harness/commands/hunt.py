@@ -22,6 +22,7 @@ import redis
 
 from harness.checks.model import Kind
 from harness.errors import ConfigError
+from harness.exitcodes import ExitCode
 from harness.explorer.hunt import HUNTED, HuntPlan, hunt, write_hunt_report
 from harness.explorer.profiles import PROFILES, default_profile_name, profile
 from harness.redis_server import redis_for
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     report = write_hunt_report(out, plan, results)
     found = [str(r.target.kind) for r in results if r.found]
     print(f"{'races found: ' + ', '.join(found) if found else 'no race found'}; report: {report}")
-    return 1 if found else 0
+    return ExitCode.VIOLATIONS if found else ExitCode.PASS
 
 
 def _safe_name(impl: str) -> str:

@@ -17,6 +17,7 @@ from types import FrameType
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.exitcodes import ExitCode
 from harness.redis_server import Persistence
 from harness.servers import Deployment
 from harness.settings import from_env
@@ -127,4 +128,4 @@ def run(args: argparse.Namespace) -> int:
         )
         while not stop.wait(0.5):
             pass
-    return 0
+    return ExitCode.PASS  # a signal is how serve is meant to end
