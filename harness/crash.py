@@ -115,9 +115,9 @@ def where(path: Path | None) -> str:
 def contained(what: str, folder: Path | None = None) -> Iterator[None]:
     """An unexpected exception escaping the block becomes :class:`InternalError`.
 
-    Its traceback is written first (into ``folder`` if given, else the current crash
-    file). Harness errors (already one clear line), ``KeyboardInterrupt`` and
-    ``SystemExit`` pass through unchanged.
+    Its traceback, headed by ``what`` (e.g. ``harness analyze``), is written first
+    (into ``folder`` if given, else the current crash file). Harness errors (already
+    one clear line), ``KeyboardInterrupt`` and ``SystemExit`` pass through unchanged.
     """
     with traceback_folder(folder):
         try:
@@ -126,7 +126,7 @@ def contained(what: str, folder: Path | None = None) -> Iterator[None]:
             raise
         except Exception as exc:
             path = write_traceback(exc, what)
-            raise InternalError(f"{what} crashed: {describe(exc)} ({where(path)})") from exc
+            raise InternalError(f"internal error: {describe(exc)} ({where(path)})") from exc
 
 
 class OneLineTracebacks(logging.Filter):

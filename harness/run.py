@@ -262,7 +262,7 @@ def run_once(spec: RunSpec, *, out: TextIO = sys.stderr) -> RunResult:
     (run_dir / "logs").mkdir(exist_ok=True)
     if spec.run_dir is None:
         point_latest(spec.base_dir, run_dir)
-    with crash.contained(f"the run in {run_dir}", folder=run_dir):
+    with crash.contained(f"harness run in {run_dir}", folder=run_dir):
         return _run_in(run_dir, spec, out)
 
 

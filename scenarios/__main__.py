@@ -8,14 +8,25 @@ also appear in Locust's web UI, under "Custom parameters".
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import NoReturn
 
 from locust.argument_parser import LocustArgumentParser
 
+from harness.crash import one_line
+from harness.exitcodes import ExitCode
 from scenarios._options import add_options
 
 
+class _Parser(LocustArgumentParser):
+    """A usage error is one line and exit 2 (``harness.exitcodes``)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(ExitCode.UNKNOWN, f"{self.prog}: error: {one_line(message)}\n")
+
+
 def main() -> None:
-    parser = LocustArgumentParser(
+    parser = _Parser(
         prog="locust -f scenarios",
         description="qharness scenario options (besides Locust's own: locust --help). "
         "Each can also come from its LOCUST_* environment variable or a --config file.",
@@ -26,6 +37,7 @@ def main() -> None:
     add_options(parser)
     parser.parse_args()
     parser.print_help()
+    sys.exit(ExitCode.PASS)
 
 
 if __name__ == "__main__":

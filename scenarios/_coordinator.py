@@ -5,7 +5,8 @@ greenlet watches ``GET /stats`` and stops the run once the budget is submitted a
 the deployment has drained (or ``--drain-timeout`` passed). At ``test_stop`` (or
 ``quitting``, for Ctrl-C) it gathers every Locust worker's shard (``_shipping``), then
 concludes: run.json, audit, analyze, the verdict line and
-``environment.process_exit_code``. That happens once per run, here only.
+``environment.process_exit_code`` (``harness.exitcodes``: 0 pass, 1 violations, 2
+unknown or a crash of this step, 130 interrupted). That happens once per run, here only.
 """
 
 from __future__ import annotations
@@ -305,6 +306,9 @@ class Coordinator:
         _finish.write_run_json(run.run_dir, run.meta)
         if not (settings.record and settings.analyze):
             logger.info("qharness: run folder %s (not analyzed)", run.run_dir)
+            # No verdict was asked for: not Locust's "1 when a request failed" either,
+            # since 1 means a check found a violation (harness.exitcodes).
+            self.environment.process_exit_code = self.exit_code(run, ExitCode.PASS)
             return
         audit_error = _finish.audit(host, run.run_dir, settings.api_key)
         conclusion = _finish.analyze(run.run_dir, settings.lease_timeout)
@@ -323,4 +327,10 @@ class Coordinator:
         _finish.write_run_json(run.run_dir, run.meta)
         # The run's answer for the engineer at the terminal: this is the front door's CLI.
         print(conclusion.line(run.run_dir), file=sys.stderr, flush=True)  # noqa: T201
-        self.environment.process_exit_code = conclusion.exit_code
+        self.environment.process_exit_code = self.exit_code(run, conclusion.exit_code)
+
+    @staticmethod
+    def exit_code(run: RunState, verdict: ExitCode | None) -> ExitCode | None:
+        """The verdict's code, unless Ctrl-C or SIGTERM ended the run (then 130: the
+        verdict judged a history cut short, like ``harness run``'s)."""
+        return ExitCode.INTERRUPTED if run.stop_reason == "interrupted" else verdict

@@ -1,5 +1,6 @@
 """``harness serve`` and ``harness.servers.Deployment``: the URL line, a curl-like walk
-on both queues, SIGINT/SIGTERM leave no process behind (checked with psutil), and a
+on both queues, SIGINT/SIGTERM leave no process behind the moment serve returns
+(checked with psutil), and a
 killed or stopped API worker is replaced by uvicorn's supervisor."""
 
 from __future__ import annotations
@@ -101,8 +102,10 @@ def test_serve_prints_the_url_walks_a_task_and_sigint_stops_everything(impl: str
     finally:
         p.send_signal(signal.SIGINT)
         code = p.wait(timeout=30)
+    # At the moment serve returns, nothing it started may still run: a caller may start
+    # the next deployment straight away (no grace period, no polling).
+    assert not alive(children), alive(children)
     assert code == 0
-    assert wait_until(lambda: not alive(children), 10), alive(children)
     with pytest.raises(httpx.ConnectError):
         httpx.get(url + "/healthz", timeout=5)
 
@@ -120,8 +123,8 @@ def test_serve_takes_keys_from_the_environment_and_stops_on_sigterm() -> None:
     finally:
         p.send_signal(signal.SIGTERM)
         code = p.wait(timeout=30)
+    assert not alive(children), alive(children)
     assert code == 0
-    assert wait_until(lambda: not alive(children), 10), alive(children)
 
 
 @pytest.mark.parametrize(
@@ -174,4 +177,4 @@ def test_killed_and_stopped_api_workers_are_replaced(redis_url: str) -> None:
         assert wait_until(lambda: stopped not in dep.api_pids() and len(dep.api_pids()) == 2, 45)
         assert httpx.get(dep.base_url + "/healthz", timeout=10).status_code == 200
         everyone = [psutil.Process(dep.api.pid), *descendants(dep.api.pid)] if dep.api else []
-    assert wait_until(lambda: not alive(everyone), 10), alive(everyone)
+    assert not alive(everyone), alive(everyone)  # stop() returned: every one has exited
