@@ -22,7 +22,8 @@ class _Parser(LocustArgumentParser):
     """A usage error is one line and exit 2 (``harness.exitcodes``)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(ExitCode.UNKNOWN, f"{self.prog}: error: {one_line(message)}\n")
+        sys.stderr.write(f"{self.prog}: error: {one_line(message)}\n")
+        sys.exit(ExitCode.UNKNOWN)
 
 
 def main() -> None:
