@@ -12,12 +12,15 @@ Points are the names operations yield (see each queue's module docstring) plus
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from dataclasses import dataclass
 from enum import StrEnum
 
 from reference_queue.errors import FaultAbort, FaultSpecError
+
+logger = logging.getLogger(__name__)
 
 
 class FaultAction(StrEnum):
@@ -44,10 +47,14 @@ class Faults:
         return bool(self.rules)
 
     def _fires(self, point: str) -> FaultRule | None:
-        """The rule at ``point`` if it fires this time (its probability drawn)."""
+        """The rule at ``point`` if it fires this time (its probability drawn).
+
+        Logged at INFO before it acts, so an observer (a test, an engineer reading the
+        log) knows an operation is inside its injected delay, not merely sent."""
         rule = self.rules.get(point)
         if rule is None or (rule.probability < 1.0 and self._rng.random() >= rule.probability):
             return None
+        logger.info("fault point %s fires: %s", point, _describe(rule))
         return rule
 
     def hit(self, point: str) -> None:
@@ -87,6 +94,10 @@ class Faults:
             prob = f"@{r.probability:g}" if r.probability < 1.0 else ""
             out.append(f"{r.point}={action}{prob}")
         return ",".join(out)
+
+
+def _describe(rule: FaultRule) -> str:
+    return f"delay {rule.seconds:g}s" if rule.action is FaultAction.DELAY else "abort"
 
 
 def _parse_rule(part: str) -> FaultRule:
