@@ -71,6 +71,7 @@ class Janitor:
             logger.info("janitor re-queued %d task(s): %s", len(rescued), rescued)
             self.rescued_total += len(rescued)
             self._record(rescued, start_ns)
+        logger.debug("janitor sweep done, re-queued %d", len(rescued))  # observable sweeps
         return rescued
 
     def _record(self, rescued: list[TaskId], start_ns: int) -> None:

@@ -22,10 +22,21 @@ from reference_queue.settings import ServeSettings
 from reference_queue.types import TaskId, TaskView, WorkerId, drive
 
 
-def janitor(redis_url: str, impl: str, *extra: str, number: int = 1) -> subprocess.Popen[str]:
+def janitor(
+    redis_url: str, impl: str, *extra: str, number: int = 1, log: Path | None = None
+) -> subprocess.Popen[str]:
+    """A janitor process; its stderr is piped, or goes to ``log`` to be read while it runs."""
     argv = [sys.executable, "-m", "reference_queue.janitor", "--redis-url", redis_url,
             "--impl", impl, "--number", str(number), *extra]  # fmt: skip
-    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if log is None:
+        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with log.open("w") as stderr:  # the child keeps its own descriptor
+        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr, text=True)
+
+
+def sweeps(log: Path) -> int:
+    """How many sweeps a janitor run with ``--log-level debug`` has finished."""
+    return log.read_text().count("janitor sweep done")
 
 
 @pytest.fixture
@@ -106,11 +117,16 @@ def test_three_safe_janitors_rescue_a_task_exactly_once(
 ) -> None:
     task_id = claimed_task(redis_client, "safe", lease=0.5)
     history = tmp_path / "history"
-    for n in (1, 2, 3):
+    logs = [tmp_path / f"janitor-{n}.log" for n in (1, 2, 3)]
+    for n, log in enumerate(logs, 1):
         procs.append(janitor(redis_url, "safe", "--interval", "0.05", "--lease-timeout", "0.5",
-                             "--history-dir", str(history), number=n))  # fmt: skip
-    assert wait_until(lambda: view(redis_client, "safe", task_id).status == "pending")
-    time.sleep(0.5)  # let every janitor sweep again: none may push a second copy
+                             "--history-dir", str(history), "--log-level", "debug",
+                             number=n, log=log))  # fmt: skip
+    assert wait_until(lambda: view(redis_client, "safe", task_id).status == "pending", 60)
+    # Before judging "none pushed a second copy": prove every janitor did sweep again
+    # after the rescue (two more finished sweeps: the second began after it).
+    seen = [sweeps(log) for log in logs]
+    assert wait_until(lambda: all(sweeps(g) >= s + 2 for g, s in zip(logs, seen, strict=True)), 60)
     assert [stop(p)[0] for p in procs] == [0, 0, 0]
     assert view(redis_client, "safe", task_id).pending_copies == 1
     oks = [e for e in rescue_events(history) if e["type"] == "ok"]
