@@ -23,10 +23,10 @@ MAX_LENGTH = 32  # shrunk: 2-20 steps (drain included); shrinking is time-bounde
 NAIVE = queue_factory("naive")
 
 
-def hunt(client: redis.Redis, target: Target) -> SearchResult:
+def hunt(client: redis.Redis, target: Target, seeds: tuple[int, ...] = SEEDS) -> SearchResult:
     chosen = settings(settings.get_profile("dev"), max_examples=300, stateful_step_count=40)
     result: SearchResult | None = None
-    for seed in SEEDS:
+    for seed in seeds:
         result = search(
             client, NAIVE, target=target, settings=chosen, seed=seed, shrink_seconds=3.0
         )
@@ -96,8 +96,13 @@ def test_f8_a_stale_failure_report_is_accepted(redis_client: redis.Redis) -> Non
     assert result.findings()[0].op == "fail"
 
 
+# Of seeds 0-5 only seed 2 finds this one within 300 examples (in 182): starting there
+# spares two fruitless 300-example searches, which took over 3 minutes on a loaded CI box.
+F8_FLIP_SEEDS = (2, 0, 1)
+
+
 def test_f8_a_failure_flips_a_completed_task(redis_client: redis.Redis) -> None:
-    result = hunt(redis_client, Target(kind=Kind.AUDIT_MISMATCH))
+    result = hunt(redis_client, Target(kind=Kind.AUDIT_MISMATCH), F8_FLIP_SEEDS)
     assert "now says it failed" in result.findings()[0].explanation
     assert any(s.action is Action.FAIL for s in steps(result))
 

@@ -19,7 +19,9 @@ import pytest
 
 from harness.history import load_history
 
-pytestmark = pytest.mark.slow
+# A hang guard above the runs' own ceilings (watch() allows 170 s, then 60 s to collect
+# the output), so that a run merely slow on a loaded machine is judged, not cut short.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 def harness(*args: str, cwd: Path) -> subprocess.Popen[str]:

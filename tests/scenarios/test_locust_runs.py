@@ -25,7 +25,10 @@ from harness.servers import Deployment
 from harness.settings import child_env
 from reference_queue.settings import Impl, ServeSettings
 
-pytestmark = pytest.mark.slow
+# The per-test timeout guards against hangs; it must exceed the runs' own ceilings
+# (-t 100s, a 45 s drain, then audit and analysis: _locust allows 240 s), or a run that
+# is merely slow on a loaded machine is cut short (seen: the naive race run at 180 s).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCUST = str(Path(sys.executable).with_name("locust"))
@@ -199,15 +202,19 @@ def test_two_processes_merge_into_one_history(safe_plain: Deployment, tmp_path: 
 
 
 def test_defaults_alone_write_a_report_folder(safe_plain: Deployment, tmp_path: Path) -> None:
-    """``locust -f scenarios --headless -u N -r N -t T --host URL``, nothing else."""
-    out = _locust(safe_plain.base_url, tmp_path, "--headless", "-u", "12", "-r", "12", "-t", "5s")
+    """``locust -f scenarios --headless -u N -r N -t T --host URL``, nothing else.
+
+    T is long enough for the users to record something even on a loaded machine (with
+    -t 5s a busy CI box twice in four runs recorded no event: rightly ``unknown``, proving
+    nothing); the run still ends at T, drained or not, and must pass either way."""
+    out = _locust(safe_plain.base_url, tmp_path, "--headless", "-u", "6", "-r", "6", "-t", "15s")
     folders = list((tmp_path / "reports").glob("*-locust"))
     assert len(folders) == 1, out.stderr[-3000:]
     run_dir = folders[0]
     run = json.loads((run_dir / "run.json").read_text())
     assert run["profile"] == "mixed"
-    assert run["stop_reason"] in ("stopped", "drained")
-    assert (run_dir / "report.md").exists()
+    assert run["stop_reason"] in ("stopped", "drained"), _why(out, safe_plain)
+    assert (run_dir / "report.md").exists(), (run, _why(out, safe_plain))
     (line,) = _verdict_lines(out)
     assert line.endswith(f"report: {Path('reports') / run_dir.name / 'report.md'}")
     # The safe queue under the defaults must pass: not merely "not fail" (an unknown
