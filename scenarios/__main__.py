@@ -15,7 +15,7 @@ from locust.argument_parser import LocustArgumentParser
 
 from harness.crash import one_line
 from harness.exitcodes import ExitCode
-from scenarios._options import add_options
+from harness.locust.options import add_options
 
 
 class _Parser(LocustArgumentParser):

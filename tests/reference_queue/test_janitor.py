@@ -1,5 +1,6 @@
 """The janitor as its own process (``python -m reference_queue.janitor``) and as a thread
-in the API: it re-queues expired tasks, records its rescues, runs several at once
+in the API: it re-queues expired tasks, reports its rescues (recorded by the harness's
+``python -m harness.rescues``), runs several at once
 (safely on safe; pushing twice on naive — the note's F7), and stops on SIGTERM."""
 
 from __future__ import annotations
@@ -16,17 +17,22 @@ import httpx
 import pytest
 import redis
 
+from harness.contract import TaskId, TaskView, WorkerId, drive
 from harness.servers import Deployment
 from reference_queue import make_queue
 from reference_queue.settings import ServeSettings
-from reference_queue.types import TaskId, TaskView, WorkerId, drive
 
 
 def janitor(
-    redis_url: str, impl: str, *extra: str, number: int = 1, log: Path | None = None
+    redis_url: str,
+    impl: str,
+    *extra: str,
+    number: int = 1,
+    module: str = "reference_queue.janitor",
+    log: Path | None = None,
 ) -> subprocess.Popen[str]:
     """A janitor process; its stderr is piped, or goes to ``log`` to be read while it runs."""
-    argv = [sys.executable, "-m", "reference_queue.janitor", "--redis-url", redis_url,
+    argv = [sys.executable, "-m", module, "--redis-url", redis_url,
             "--impl", impl, "--number", str(number), *extra]  # fmt: skip
     if log is None:
         return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -37,6 +43,9 @@ def janitor(
 def sweeps(log: Path) -> int:
     """How many sweeps a janitor run with ``--log-level debug`` has finished."""
     return log.read_text().count("janitor sweep done")
+
+
+RECORDING = "harness.rescues"  # the reference janitor, its reported rescues recorded
 
 
 @pytest.fixture
@@ -100,7 +109,7 @@ def test_janitor_requeues_an_expired_task_records_it_and_stops_on_sigterm(
     task_id = claimed_task(redis_client, impl, lease=0.5)
     history = tmp_path / "history"
     procs.append(janitor(redis_url, impl, "--interval", "0.1", "--lease-timeout", "0.5",
-                         "--history-dir", str(history)))  # fmt: skip
+                         "--history-dir", str(history), module=RECORDING))  # fmt: skip
     assert wait_until(lambda: view(redis_client, impl, task_id).status == "pending")
     code, err = stop(procs[0])
     assert (code, err) == (0, "")
@@ -121,7 +130,7 @@ def test_three_safe_janitors_rescue_a_task_exactly_once(
     for n, log in enumerate(logs, 1):
         procs.append(janitor(redis_url, "safe", "--interval", "0.05", "--lease-timeout", "0.5",
                              "--history-dir", str(history), "--log-level", "debug",
-                             number=n, log=log))  # fmt: skip
+                             number=n, module=RECORDING, log=log))  # fmt: skip
     assert wait_until(lambda: view(redis_client, "safe", task_id).status == "pending", 60)
     # Before judging "none pushed a second copy": prove every janitor did sweep again
     # after the rescue (two more finished sweeps: the second began after it).

@@ -20,7 +20,7 @@ from typing import Any
 
 from harness import crash
 from harness.exitcodes import ExitCode
-from scenarios._drain import QueueCounts
+from harness.locust.drain import QueueCounts
 
 logger = logging.getLogger(__name__)
 
