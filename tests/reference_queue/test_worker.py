@@ -105,9 +105,13 @@ def _polls(dep: Deployment) -> float:
 def test_sigterm_stops_an_idle_worker_cleanly(dep: Deployment, http: httpx.Client) -> None:
     before = _polls(dep)
     p = worker(dep, "--poll-interval", "0.1")
-    deadline = time.monotonic() + 30
-    while _polls(dep) <= before and time.monotonic() < deadline:  # it is polling: started
+    # SIGTERM only once it polls: its handler is installed before its first poll. (A
+    # fixed 30 s wait once ran out on a loaded machine before Python had even started
+    # the worker, and the signal's default action killed it: -15.)
+    deadline = time.monotonic() + 120
+    while _polls(dep) <= before and time.monotonic() < deadline:
         time.sleep(0.1)
+    assert _polls(dep) > before, "the worker never polled"
     assert p.poll() is None
     p.send_signal(signal.SIGTERM)
     assert finish(p, 15) == (0, "")
