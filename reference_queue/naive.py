@@ -28,6 +28,7 @@ from typing import Any, cast
 
 import redis
 
+from harness.contract import DeliveryPromise, Promise
 from reference_queue.clock import Clock, WallClock
 from reference_queue.inspect import inspect_task, queue_stats
 from reference_queue.keys import Keys
@@ -47,6 +48,13 @@ class NaiveQueue:
     """The note's ``queue_service`` plus the worker/janitor flows around it."""
 
     name = "naive"
+    # What the note claims for this design (its Conclusion, line 192).
+    promise = Promise(
+        kind=DeliveryPromise.EXACTLY_ONCE_COMPLETION,
+        source="design-note-under-test.md, Conclusion (line 192) and Test 3 (line 143)",
+        quote="✅ The current implementation is SAFE for concurrent access; "
+        "Verify all tasks complete exactly once",
+    )
 
     def __init__(
         self,

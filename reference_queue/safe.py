@@ -28,6 +28,7 @@ from typing import Any
 import redis
 from redis.commands.core import Script
 
+from harness.contract import DeliveryPromise, Promise
 from reference_queue.clock import Clock
 from reference_queue.inspect import inspect_task, queue_stats
 from reference_queue.keys import Keys
@@ -68,6 +69,11 @@ class SafeQueue:
     """Lease + fencing-token queue; same interface and key names as the naive one."""
 
     name = "safe"
+    promise = Promise(
+        kind=DeliveryPromise.EXACTLY_ONCE_COMPLETION,
+        source="DESIGN.md §2 (the safe reference queue)",
+        quote="complete/fail accepted only with the current token while the task is processing",
+    )
 
     def __init__(
         self,

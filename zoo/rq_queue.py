@@ -162,7 +162,7 @@ class RqQueue:
         found = Queue.dequeue_any([self.queue], None, connection=self.redis)
         if found is None:
             return None
-        rq_job, queue = found
+        rq_job, _queue = found
         yield "after_dequeue"
         rq_worker.prepare_execution(rq_job)
         yield "after_prepare_execution"
@@ -280,4 +280,3 @@ def _raw_state(status: str, *, copies: int, intermediate: bool, started: bool) -
     if status == JobStatus.STARTED:
         return "started" if started or intermediate else "started+no_registry"
     return status
-
