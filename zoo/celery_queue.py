@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from queue import Empty
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -165,7 +166,7 @@ class CeleryQueue:
         channel = self._channel(worker)
         try:
             raw = channel._get(self.queue_name)  # basic_get, line 1: RPOP
-        except channel.Empty:  # kombu's Queue.Empty
+        except Empty:  # kombu raises the standard library's queue.Empty
             return None
         yield "after_pop"
         message = channel.Message(raw, channel=channel)  # basic_get, line 2 (no Redis)
