@@ -17,6 +17,7 @@ before an operation never ages twice.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import redis
 
@@ -53,14 +54,14 @@ class RealTimeAger:
 
     def _age(self, seconds: float) -> None:
         for key in self.zsets():
-            entries = self.client.zrange(key, 0, -1, withscores=True)
-            moved = {
-                member: score - seconds
+            entries: list[tuple[Any, float]] = self.client.zrange(key, 0, -1, withscores=True)  # type: ignore[assignment]
+            moved: dict[Any, float] = {
+                member: float(score) - seconds
                 for member, score in entries
-                if score not in self.excluded and abs(score) != float("inf")
+                if score not in self.excluded and abs(float(score)) != float("inf")
             }
             if moved:
-                self.client.zadd(key, moved)  # type: ignore[arg-type]
+                self.client.zadd(key, moved)
         for pattern in self.stamped:  # string keys holding an epoch timestamp
             for key in self.client.scan_iter(match=pattern, count=500):
                 value = self.client.get(key)

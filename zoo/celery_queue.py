@@ -32,10 +32,10 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from queue import Empty
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from queue import Empty
 from typing import Any, ClassVar
 
 import redis
@@ -228,14 +228,14 @@ class CeleryQueue:
         still = set(self.redis.hkeys(self.unacked_key))
         return [t for tag, t in due.items() if tag not in still]
 
-    def _due_tags(self) -> dict[bytes, TaskId]:
+    def _due_tags(self) -> dict[Any, TaskId]:
         """Unacked deliveries past the visibility timeout: delivery tag -> task id."""
         ceiling = time.time() - self.lease_timeout  # restore_visible's own ceiling
         tags = self.redis.zrangebyscore(self.unacked_index_key, "-inf", ceiling)
         return {tag: t for tag, t in self._unacked().items() if tag in set(tags)}
 
-    def _unacked(self) -> dict[bytes, TaskId]:
-        out: dict[bytes, TaskId] = {}
+    def _unacked(self) -> dict[Any, TaskId]:
+        out: dict[Any, TaskId] = {}
         for tag, value in self.redis.hgetall(self.unacked_key).items():
             payload = json.loads(value)[0]
             out[tag] = TaskId(payload["headers"]["id"])

@@ -232,7 +232,7 @@ class RqQueue:
         self.queue.intermediate_queue.cleanup(self._janitor, self.queue)
         after = set(self.queue.intermediate_queue.get_job_ids())
         yield "after_intermediate_cleanup"
-        self.queue.release_maintenance_lock()
+        self.queue.release_maintenance_lock()  # type: ignore[no-untyped-call]
         return expired + [TaskId(j) for j in sorted(before - after)]
 
     def inspect(self, task_id: TaskId) -> Steps[TaskView | None]:
@@ -242,7 +242,8 @@ class RqQueue:
             return None
         found = rq_job.get_status(refresh=False)
         status = found.value if isinstance(found, JobStatus) else str(found or "")
-        copies = len(self.redis.lpos(self.queue.key, task_id, count=0) or [])
+        positions = self.redis.lpos(self.queue.key, task_id, count=0)
+        copies = len(positions) if isinstance(positions, list) else 0
         intermediate = task_id in self.queue.intermediate_queue.get_job_ids()
         started = task_id in self.queue.started_job_registry.get_job_ids(cleanup=False)
         raw = _raw_state(status, copies=copies, intermediate=intermediate, started=started)

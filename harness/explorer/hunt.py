@@ -44,8 +44,14 @@ class HuntPlan:
     kinds: tuple[Kind, ...] = HUNTED
 
 
-def hunt(client: redis.Redis, plan: HuntPlan, progress: Progress) -> list[SearchResult]:
-    """One result per kind: the minimal counterexample, or the last fruitless search."""
+def hunt(
+    client: redis.Redis, plan: HuntPlan, progress: Progress, *, target: Target | None = None
+) -> list[SearchResult]:
+    """One result per kind: the minimal counterexample, or the last fruitless search.
+
+    ``target`` narrows the search of its kind (e.g. only findings with a given prior
+    phase); other kinds are searched with ``Target(kind=...)``.
+    """
     factory = queue_factory(plan.impl, lease_timeout=plan.lease_timeout)
     share = plan.budget_s / len(plan.kinds)
     results: list[SearchResult] = []
@@ -55,7 +61,7 @@ def hunt(client: redis.Redis, plan: HuntPlan, progress: Progress) -> list[Search
             result = search(
                 client,
                 factory,
-                target=Target(kind=kind),
+                target=target if target is not None and target.kind is kind else Target(kind=kind),
                 settings=plan.settings,
                 seed=plan.seed + attempt,
                 shrink_seconds=plan.shrink_seconds,
