@@ -109,7 +109,13 @@ class CeleryQueue:
         quote="If a task isn't acknowledged within the Visibility Timeout the task will "
         "be redelivered to another worker and executed.",
     )
-    upstream_issues: ClassVar[Mapping[str, str]] = {}
+    distributions = ("celery", "kombu", "redis")
+    # Confirmed by reading the issue: the same RPOP-then-record window (its Redis trace
+    # shows RPOP, then the MULTI that records the unacked delivery, which never came).
+    upstream_issues: ClassVar[Mapping[str, str]] = {
+        "lost": "celery/celery#7950: Celery worker deletes task from MQ during fetching "
+        "after shutdown",
+    }
 
     def __init__(
         self,
