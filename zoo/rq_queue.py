@@ -242,18 +242,26 @@ class RqQueue:
         return expired + [TaskId(j) for j in sorted(before - after)]
 
     def inspect(self, task_id: TaskId) -> Steps[TaskView | None]:
+        """Where rq has the job: its hash, the queue list, the intermediate list, the
+        started and failed registries, read in one pipelined round trip (read only)."""
         yield from ()
-        rq_job = Job.fetch_many([task_id], connection=self.redis)[0]
-        if rq_job is None:
-            return None
-        found = rq_job.get_status(refresh=False)
-        status = found.value if isinstance(found, JobStatus) else str(found or "")
-        positions = self.redis.lpos(self.queue.key, task_id, count=0)
+        pipe = self.redis.pipeline(transaction=True)  # one snapshot
+        pipe.hmget(Job.key_for(task_id), ["status", "worker_name", "number_of_retries"])
+        pipe.lpos(self.queue.key, task_id, count=0)
+        pipe.lrange(self.queue.intermediate_queue_key, 0, -1)
+        pipe.zrange(self.queue.started_job_registry.key, 0, -1)
+        pipe.zscore(self.queue.failed_job_registry.key, task_id)
+        fields, positions, intermediate_ids, started_entries, failed_score = pipe.execute()
+        status_b, worker_b, retries_b = fields
+        if status_b is None:
+            return None  # no such job (or its hash expired)
+        status = status_b.decode()
         copies = len(positions) if isinstance(positions, list) else 0
-        intermediate = task_id in self.queue.intermediate_queue.get_job_ids()
-        started = task_id in self.queue.started_job_registry.get_job_ids(cleanup=False)
+        intermediate = task_id.encode() in intermediate_ids
+        registry = self.queue.started_job_registry
+        started = task_id in {registry.parse_job_id(e) for e in started_entries}
         raw = _raw_state(status, copies=copies, intermediate=intermediate, started=started)
-        if status != JobStatus.FAILED and task_id in self.queue.failed_job_registry:
+        if status != JobStatus.FAILED and failed_score is not None:
             # Listed as failed (e.g. by cleanup) while its own status says otherwise: a
             # late write of the worker that was deemed dead flipped it back.
             raw += "+failed_registry"
@@ -261,8 +269,8 @@ class RqQueue:
             task_id=task_id,
             status=self.status_of(raw),
             record_status=status,
-            attempts=(rq_job.number_of_retries or 0) + (1 if rq_job.started_at else 0),
-            worker_id=rq_job.worker_name or None,
+            attempts=int(retries_b or 0) + (0 if status == JobStatus.QUEUED else 1),
+            worker_id=worker_b.decode() if worker_b else None,
             pending_copies=copies,
             in_processing=started or intermediate,
             raw_state=raw,

@@ -1,7 +1,7 @@
 """``harness zoo``: put real Redis task-queue libraries on trial, write one zoo report.
 
     harness zoo [--libraries rq,celery,...] [--budget-per-library 60s] [--seed N]
-                [--out DIR] [--hypothesis-profile dev|ci|thorough]
+                [--out DIR] [--kind K ...] [--hypothesis-profile zoo|dev|ci|thorough]
 
 For each library (default: all of ``zoo.LIBRARIES``) the interleaving search of
 ``harness hunt`` runs against the library's adapter within the budget, each finding is
@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.checks.model import Kind
 from harness.checks.promises import Standing
 from harness.commands.hunt import parse_budget
 from harness.errors import ConfigError
@@ -46,6 +47,12 @@ def register(sub: Any) -> None:
     p.add_argument("--budget-per-library", default="60s", help="e.g. 60s, 2m (default 60s)")
     p.add_argument("--seed", type=int, default=0, help="first Hypothesis seed (default 0)")
     p.add_argument("--out", type=Path, help="report folder (default reports/<time>-zoo)")
+    p.add_argument(
+        "--kind",
+        action="append",
+        choices=[str(k) for k in HUNTED],
+        help="search only this violation kind (repeatable; default: every kind)",
+    )
     p.add_argument(
         "--hypothesis-profile",
         choices=sorted(PROFILES),
@@ -82,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         settings=profile(args.hypothesis_profile),
         shrink_seconds=min(10.0, budget / 20),
-        kinds=HUNTED,
+        kinds=tuple(Kind(k) for k in args.kind) if args.kind else HUNTED,
     )
     trials: list[Trial] = []
     for library, impl in chosen.items():
