@@ -28,20 +28,22 @@ from typing import Any, cast
 
 import redis
 
-from harness.contract import DeliveryPromise, Promise
-from reference_queue.clock import Clock, WallClock
-from reference_queue.inspect import inspect_task, queue_stats
-from reference_queue.keys import Keys
-from reference_queue.types import (
+from harness.contract import (
     Claim,
+    Clock,
+    DeliveryPromise,
     Outcome,
+    Promise,
     QueueStats,
     Steps,
     Submitted,
     TaskId,
     TaskView,
+    WallClock,
     WorkerId,
 )
+from reference_queue.inspect import inspect_task, queue_stats
+from reference_queue.keys import Keys
 
 
 class NaiveQueue:

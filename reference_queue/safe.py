@@ -28,13 +28,12 @@ from typing import Any
 import redis
 from redis.commands.core import Script
 
-from harness.contract import DeliveryPromise, Promise
-from reference_queue.clock import Clock
-from reference_queue.inspect import inspect_task, queue_stats
-from reference_queue.keys import Keys
-from reference_queue.types import (
+from harness.contract import (
     Claim,
+    Clock,
+    DeliveryPromise,
     Outcome,
+    Promise,
     QueueStats,
     Steps,
     Submitted,
@@ -42,6 +41,8 @@ from reference_queue.types import (
     TaskView,
     WorkerId,
 )
+from reference_queue.inspect import inspect_task, queue_stats
+from reference_queue.keys import Keys
 
 logger = logging.getLogger(__name__)
 

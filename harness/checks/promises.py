@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
-from harness.checks.model import CheckResult, Kind, Verdict
+from harness.checks.verdicts import CheckResult, Kind, Verdict
 from harness.contract import DeliveryPromise, Promise
 
 

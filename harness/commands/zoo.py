@@ -21,12 +21,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.checks.model import Kind
 from harness.checks.promises import Standing
+from harness.checks.verdicts import Kind
 from harness.commands.hunt import parse_budget
 from harness.errors import ConfigError
 from harness.explorer.hunt import HUNTED, HuntPlan
-from harness.explorer.profiles import PROFILES, profile
+from harness.explorer.hypothesis_profiles import PROFILES, profile
 from harness.zoo.report import write_zoo_report
 from harness.zoo.trial import Trial, try_library
 

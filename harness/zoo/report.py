@@ -20,8 +20,8 @@ from typing import Any
 import orjson
 
 from harness.analyze import analyze_run
-from harness.checks.model import Kind
 from harness.checks.promises import ALLOWED_BECAUSE, Standing, promise_json
+from harness.checks.verdicts import Kind
 from harness.explorer.hunt import HuntPlan
 from harness.explorer.story import MEANING, regression_test, steps_table
 from harness.zoo.trial import KindResult, Trial

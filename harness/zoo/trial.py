@@ -25,12 +25,12 @@ from typing import Any
 
 import redis
 
-from harness.checks.model import Kind
 from harness.checks.promises import Standing, standing
+from harness.checks.verdicts import Kind
 from harness.contract import DeliveryPromise, Promise, declared
 from harness.explorer.hunt import HUNTED, HuntPlan, hunt
 from harness.explorer.machine import queue_factory
-from harness.explorer.model import Phase, Target
+from harness.explorer.oracle import Phase, Target
 from harness.explorer.search import SearchResult, replay
 from harness.explorer.trace import Stage
 from harness.redis_server import redis_for

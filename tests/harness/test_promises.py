@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from harness.checks.model import CheckResult, Kind, Verdict, Violation
 from harness.checks.promises import (
     Standing,
     forbids,
@@ -14,6 +13,7 @@ from harness.checks.promises import (
     standing,
     standings,
 )
+from harness.checks.verdicts import CheckResult, Kind, Verdict, Violation
 from harness.contract import DeliveryPromise, Promise
 
 AT_MOST = DeliveryPromise.AT_MOST_ONCE

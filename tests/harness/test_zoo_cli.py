@@ -14,7 +14,7 @@ from harness.cli import main
 from harness.commands.zoo import libraries
 from harness.errors import ConfigError
 from harness.explorer.hunt import HuntPlan
-from harness.explorer.profiles import profile
+from harness.explorer.hypothesis_profiles import profile
 from harness.zoo.trial import try_library
 
 
