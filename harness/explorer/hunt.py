@@ -22,12 +22,15 @@ import redis
 from hypothesis import settings as Settings
 
 from harness.analyze import analyze_run
+from harness.checks.promises import promise_json
 from harness.checks.verdicts import Kind
+from harness.contract import Promise, declared
 from harness.explorer.machine import queue_factory
 from harness.explorer.oracle import Target
 from harness.explorer.search import SearchResult, search
 from harness.explorer.story import MEANING, regression_test, steps_table
 from harness.explorer.trace import Stage
+from reference_queue.factory import queue_class
 
 HUNTED: tuple[Kind, ...] = tuple(Kind)
 Progress = Callable[[str], None]
@@ -96,6 +99,8 @@ def write_hunt_report(out: Path, plan: HuntPlan, results: list[SearchResult]) ->
         f"Seed {plan.seed}, budget {plan.budget_s:g}s, lease {plan.lease_timeout:g}s. "
         f"Kinds searched: {', '.join(str(k) for k in plan.kinds)}.",
         "",
+        _promise_line(queue_promise(plan.impl)),
+        "",
         f"**Verdict: {'races found' if found else 'no race found'}** "
         f"({len(found)} of {len(results)} kinds).",
         "",
@@ -109,6 +114,11 @@ def write_hunt_report(out: Path, plan: HuntPlan, results: list[SearchResult]) ->
         )
     )
     return path
+
+
+def _promise_line(promise: Promise) -> str:
+    quote = f" “{promise.quote}”" if promise.quote else ""
+    return f"Promise judged against: **{promise.kind}**{quote} ({promise.source})."
 
 
 def _summary(result: SearchResult) -> dict[str, Any]:
@@ -177,7 +187,14 @@ def _write_sub_run(sub: Path, plan: HuntPlan, result: SearchResult) -> Path:
                 "drained": True,
                 "lease_timeout": plan.lease_timeout,
                 "kind": str(result.target.kind),
+                "promise": promise_json(queue_promise(plan.impl)),
             }
         )
     )
     return sub
+
+
+def queue_promise(impl: str) -> Promise:
+    """The delivery promise the queue declares (DESIGN.md §12), or the default."""
+    promise: Promise = declared(queue_class(impl), "promise")
+    return promise

@@ -25,6 +25,10 @@ def test_hunt_naive_finds_races_and_writes_the_report(tmp_path: Path) -> None:
     assert "| Time | Worker A |" in report
     assert "| Janitor | Queue state |" in report
     assert "def test_no_lost_naive(redis_client" in report
+    assert "Promise judged against: **exactly-once-completion**" in report
+    run = json.loads((out / "lost" / "run.json").read_text())
+    assert run["promise"]["kind"] == "exactly-once-completion"
+    assert "design-note-under-test.md" in run["promise"]["source"]
     violations = json.loads((out / "lost" / "violations.json").read_text())
     assert violations["counts"]["lost"] == 1  # the analyzer agrees with the model
     assert (out / "lost" / "history" / "explorer.jsonl").exists()
