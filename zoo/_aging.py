@@ -10,12 +10,14 @@ loses ``s`` seconds of it (a key whose TTL runs out is deleted, as Redis would h
 The library's own code then judges "expired" against real time as it always does.
 
 It follows the clock rather than counting calls: :meth:`sync` ages by however far the
-clock moved since the last sync, so calling it from ``on_clock_advance`` and again
-before an operation never ages twice.
+clock ran ahead of real time since the last sync, so calling it from
+``on_clock_advance`` and again before an operation never ages twice, and a wall clock
+(the in-process Locust load) ages nothing.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -40,13 +42,15 @@ class RealTimeAger:
         self.client, self.clock = client, clock
         self.zsets, self.prefixes, self.stamped = zsets, tuple(prefixes), tuple(stamped)
         self.excluded = frozenset(excluded_scores)
-        self.seen = clock.now()
+        self.seen, self.seen_real = clock.now(), time.time()
         self.aged_s = 0.0  # total real time made to pass, for reports
 
     def sync(self) -> float:
-        """Age by the clock's movement since the last sync; returns the seconds aged."""
-        now = self.clock.now()
-        seconds, self.seen = now - self.seen, now
+        """Age by how far the clock ran ahead of real time since the last sync (a wall
+        clock never does: the library sees that time pass by itself); returns it."""
+        now, real = self.clock.now(), time.time()
+        seconds = (now - self.seen) - (real - self.seen_real)
+        self.seen, self.seen_real = now, real
         if seconds > 0:
             self._age(seconds)
             self.aged_s += seconds

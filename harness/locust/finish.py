@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from harness.locust import library
 from harness.locust.drain import QueueCounts
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,8 @@ EXIT_CODES = {"pass": 0, "fail": 1, "unknown": 2}
 
 def read_counts(host: str, api_key: str | None, timeout: float = 5.0) -> QueueCounts | None:
     """The deployment's ``GET /stats``, or ``None`` when it cannot be read right now."""
+    if library.is_library(host):  # a real library hosted in this process (no HTTP)
+        return library.counts()
     request = urllib.request.Request(host.rstrip("/") + "/stats")
     if api_key:
         request.add_header("Authorization", f"Bearer {api_key}")
@@ -72,6 +75,11 @@ def unused_run_dir(wanted: Path) -> Path:
 def write_run_json(run_dir: Path, meta: dict[str, Any]) -> None:
     """Write run.json atomically (a reader never sees half a file)."""
     run_dir.mkdir(parents=True, exist_ok=True)
+    hosted = library.current()
+    if hosted is not None and library.is_library(meta.get("host")):
+        # The library's promise and the lease it runs with (DESIGN.md §12).
+        meta = {**meta, **hosted.meta(), "lease_timeout": meta.get("lease_timeout")
+                or hosted.queue.lease_timeout}  # fmt: skip
     tmp = run_dir / f".run.json.{os.getpid()}"
     tmp.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
     tmp.replace(run_dir / "run.json")
@@ -100,7 +108,12 @@ def audit(host: str, run_dir: Path, api_key: str | None) -> str | None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per task is noise here
     try:
         from harness.audit import audit_run
+        from harness.history import load_history
 
+        if library.is_library(host):
+            frame = load_history(run_dir)
+            library.write_audit(run_dir, [str(t) for t in frame["task_id"].cat.categories])
+            return None
         audit_run(run_dir, host, api_key=api_key)
     except Exception as exc:  # a process boundary: the run must still conclude
         logger.warning("audit of %s failed: %s", host, exc)

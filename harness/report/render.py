@@ -11,6 +11,7 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
+from harness.checks.promises import promise_from_json, standings
 from harness.checks.verdicts import CheckReport, CheckResult, Violation
 from harness.report.interleaving import Interleaving
 from harness.report.ledger import LedgerRow
@@ -37,7 +38,26 @@ def _label(result: CheckResult) -> str:
 
 
 def _run_line(page: Page) -> str:
-    return ", ".join(f"{k}: {v}" for k, v in page.run_info.items())
+    return ", ".join(f"{k}: {v}" for k, v in page.run_info.items() if k != "promise")
+
+
+CHECK_HEADER = ["kind", "verdict", "against the promise", "tasks", "note"]
+
+
+def _check_rows(page: Page) -> list[list[str]]:
+    """Each check, and how it stands against the run's declared promise (DESIGN.md §12)."""
+    promise = promise_from_json(page.run_info.get("promise"))
+    standing = standings(promise, page.report.results)
+    return [
+        [k, _label(r), str(standing.get(k, "")), str(r.count), r.note]
+        for k, r in page.report.results.items()
+    ]
+
+
+def _promise_line(page: Page) -> str:
+    p = promise_from_json(page.run_info.get("promise"))
+    quote = f" “{p.quote}”" if p.quote else ""
+    return f"Promise judged against: {p.kind}{quote} ({p.source})."
 
 
 # --- Markdown ---------------------------------------------------------------------------
@@ -53,8 +73,7 @@ def markdown(page: Page) -> str:
     out = [f"# Race report: {str(report.verdict).upper()}", ""]
     if page.run_info:
         out += [_run_line(page), ""]
-    checks = [[k, _label(r), str(r.count), r.note] for k, r in report.results.items()]
-    out += ["## Checks", "", *_md_table(["kind", "verdict", "tasks", "note"], checks)]
+    out += ["## Checks", "", _promise_line(page), "", *_md_table(CHECK_HEADER, _check_rows(page))]
     ledger = [
         [r.claim, r.section, f"[{r.judgement}](#{r.link})" if r.link else r.judgement, r.evidence]
         for r in page.ledger
@@ -114,8 +133,8 @@ def html_page(page: Page) -> str:
     ]
     if page.run_info:
         parts.append(f"<p>{e(_run_line(page))}</p>")
-    checks = [[k, _label(r), str(r.count), r.note] for k, r in report.results.items()]
-    parts += ["<h2>Checks</h2>", _table(["kind", "verdict", "tasks", "note"], checks)]
+    parts += ["<h2>Checks</h2>", f"<p>{e(_promise_line(page))}</p>"]
+    parts += [_table(CHECK_HEADER, _check_rows(page))]
     ledger = [[e(r.claim), e(r.section), _judged(r), e(r.evidence)] for r in page.ledger]
     parts += ["<h2>Claims ledger (the note under test)</h2>"]
     parts += [_table(["claim", "note section", "judgement", "evidence"], ledger, raw=2)]

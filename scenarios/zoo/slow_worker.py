@@ -1,0 +1,10 @@
+"""``SlowWorker``: stalls past the library's lease with --slow-probability, then
+completes anyway (against the library hosted in process)."""
+
+from __future__ import annotations
+
+from harness.locust.zoo_users import LibrarySlowWorkerBase
+
+
+class SlowWorker(LibrarySlowWorkerBase):
+    weight = 5
