@@ -15,9 +15,10 @@ no I/O, no redis.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from enum import StrEnum
 
-from harness.checks.verdicts import CheckResult, Kind, Verdict
+from harness.checks.verdicts import CheckReport, CheckResult, Kind, Verdict
 from harness.contract import DeliveryPromise, Promise
 
 
@@ -112,3 +113,17 @@ def promise_from_json(data: object) -> Promise:
     except ValueError:
         return Promise()
     return Promise(kind=kind, source=str(data.get("source", "")), quote=str(data.get("quote", "")))
+
+
+def judged(report: CheckReport, promise: Promise) -> CheckReport:
+    """The report with its verdict taken against ``promise``: fail only for a kind the
+    promise forbids (an allowed finding stays listed, with its count, but does not fail
+    the run); otherwise unknown if some check could not decide, else pass."""
+    results = report.results
+    if any(r.verdict is Verdict.FAIL and forbids(promise, k) for k, r in results.items()):
+        verdict = Verdict.FAIL
+    elif any(r.verdict is Verdict.UNKNOWN for r in results.values()):
+        verdict = Verdict.UNKNOWN
+    else:
+        verdict = Verdict.PASS
+    return replace(report, verdict=verdict)

@@ -87,3 +87,26 @@ def test_reference_queues_declare_exactly_once_completion() -> None:
     assert NaiveQueue.promise.kind is EXACTLY
     assert "SAFE" in NaiveQueue.promise.quote  # what the note claims
     assert SafeQueue.promise.kind is EXACTLY
+
+
+def test_a_run_fails_only_for_what_its_promise_forbids() -> None:
+    from harness.checks.promises import judged
+    from harness.checks.verdicts import CheckReport
+
+    duplicate = Violation(kind="duplicate_completion", task_id="t0", events=[1, 5], explanation="x")
+    results = {
+        "duplicate_completion": CheckResult.of("duplicate_completion", [duplicate]),
+        "lost": CheckResult.of("lost", []),
+    }
+    report = CheckReport(verdict=Verdict.FAIL, results=results, metrics={})
+    assert judged(report, Promise(kind=AT_LEAST)).verdict is Verdict.PASS
+    assert judged(report, Promise(kind=EXACTLY)).verdict is Verdict.FAIL
+    assert judged(report, Promise(kind=AT_LEAST)).counts == {"duplicate_completion": 1, "lost": 0}
+    lost = Violation(kind="lost", task_id="t1", events=[2], explanation="y")
+    worse = CheckReport(
+        verdict=Verdict.FAIL,
+        results={**results, "lost": CheckResult.of("lost", [lost])},
+        metrics={},
+    )
+    assert judged(worse, Promise(kind=AT_LEAST)).verdict is Verdict.FAIL
+    assert judged(worse, Promise(kind=AT_MOST)).verdict is Verdict.FAIL  # the duplicate
