@@ -98,6 +98,9 @@ def try_library(library: str, impl: str, plan: HuntPlan, progress: Progress) -> 
         try:
             lease = _lease(impl, client, plan)
             results = [_hunt_kind(client, plan, kind, promise, progress) for kind in plan.kinds]
+        except Exception as exc:  # the adapter (or its library) broke: say so, go on
+            logger.exception("%s: the search could not drive the adapter", impl)
+            return unavailable(library, impl, f"could not be driven: {type(exc).__name__}: {exc}")
         finally:
             client.close()
     kinds = tuple(_confirmed(impl, plan, result, promise) for result in results)
