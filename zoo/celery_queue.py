@@ -104,10 +104,10 @@ class CeleryQueue:
     promise = Promise(
         kind=DeliveryPromise.AT_LEAST_ONCE,
         source="https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/"
-        f"redis.html (Visibility timeout); Celery {CELERY_VERSION}, kombu {KOMBU_VERSION}, "
-        "task_acks_late=True",
-        quote="If a task isn't acknowledged within the Visibility Timeout the task will "
-        "be redelivered to another worker and executed.",
+        f"redis.html, Visibility Timeout (checked {CELERY_VERSION}); kombu {KOMBU_VERSION}; "
+        "with task_acks_late=True (Celery's default acks early: at most once)",
+        quote="The visibility timeout defines the number of seconds to wait for the worker "
+        "to acknowledge the task before the message is redelivered to another worker.",
     )
     distributions = ("celery", "kombu", "redis")
     # Confirmed by reading the issue: the same RPOP-then-record window (its Redis trace

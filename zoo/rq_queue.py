@@ -104,12 +104,12 @@ class RqQueue:
     }
     promise = Promise(
         kind=DeliveryPromise.AT_LEAST_ONCE,
-        source="https://python-rq.org/docs/workers/ (Worker Recovery) and "
-        "https://python-rq.org/docs/exceptions/ (Retrying Failed Jobs); rq "
-        f"{RQ_VERSION}",
-        quote="Jobs that are abandoned by workers (worker killed, server crashed, etc.) "
-        "are moved to the FailedJobRegistry ... with AbandonedJobError; "
-        "a job enqueued with Retry is re-queued instead",
+        source="https://python-rq.org/docs/exceptions/ (Default: FailedJobRegistry) and "
+        f"https://python-rq.org/docs/job_registries/; rq {RQ_VERSION}. No loss: a job "
+        "ends finished or in the FailedJobRegistry, from where it can be retried",
+        quote="The default safety net for RQ is the FailedJobRegistry. Every job that "
+        "doesn't execute successfully is stored here, along with its exception "
+        "information (type, value, traceback).",
     )
     distributions = ("rq", "redis")
     # No confirmed match: rq#2424 / rq#1507 end in the same state (a finished job listed

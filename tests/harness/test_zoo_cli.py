@@ -28,7 +28,7 @@ def test_zoo_reports_the_pinned_findings_against_each_promise(tmp_path: Path) ->
     trials = {t["library"]: t for t in json.loads((out / "zoo.json").read_text())}
     celery, rq = trials["celery"], trials["rq"]
     assert celery["promise"]["kind"] == "at-least-once"
-    assert "redelivered" in celery["promise"]["quote"]
+    assert "redelivered to another worker" in celery["promise"]["quote"]
     assert celery["kinds"]["lost"]["standing"] == "violates the promise"
     assert celery["kinds"]["lost"]["confirmed"] is True
     assert celery["kinds"]["lost"]["upstream"].startswith("celery/celery#7950")
