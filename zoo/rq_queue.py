@@ -165,7 +165,7 @@ class RqQueue:
         rq_worker = Worker(
             [self.queue], connection=self.redis, name=f"{worker}-{uuid.uuid4().hex[:8]}"
         )
-        rq_worker.register_birth()  # as Worker.bootstrap does before its first dequeue
+        rq_worker.register_birth()  # type: ignore[no-untyped-call]  # as Worker.bootstrap does
         found = Queue.dequeue_any([self.queue], None, connection=self.redis)
         if found is None:
             return None

@@ -13,6 +13,7 @@ the janitor behave as against an HTTP deployment.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Any
 
@@ -26,6 +27,16 @@ from harness.locust.actors import ProducerBase, QueueUser, SlowWorkerBase, Worke
 from harness.locust.context import listen
 
 logger = logging.getLogger(__name__)
+
+
+def library_requested(argv: list[str] | None = None) -> bool:
+    """Whether this Locust process was asked to host a library (``--library`` on the
+    command line or ``LOCUST_LIBRARY``). Read at import, before Locust parses options:
+    the zoo's user classes are abstract otherwise, so ``locust -f scenarios`` (which
+    walks into ``scenarios/zoo``) never dispatches them against an HTTP deployment."""
+    args = sys.argv if argv is None else argv
+    given = any(a == "--library" or a.startswith("--library=") for a in args)
+    return given or bool(os.environ.get("LOCUST_LIBRARY"))
 
 
 def add_library_options(parser: Any, **_kw: Any) -> None:

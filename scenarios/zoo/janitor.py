@@ -1,9 +1,10 @@
-"""``Janitor``: runs the library's own recovery (against the library hosted in process)."""
+"""``ZooJanitor``: runs the library's own recovery (against the library hosted in process)."""
 
 from __future__ import annotations
 
-from harness.locust.zoo_users import LibraryJanitorBase
+from harness.locust.zoo_users import LibraryJanitorBase, library_requested
 
 
-class Janitor(LibraryJanitorBase):
+class ZooJanitor(LibraryJanitorBase):
+    abstract = not library_requested()  # inert under `locust -f scenarios`
     fixed_count = 1

@@ -1,9 +1,10 @@
-"""``Producer``: submits the task budget (against the library hosted in process)."""
+"""``ZooProducer``: submits the task budget (against the library hosted in process)."""
 
 from __future__ import annotations
 
-from harness.locust.zoo_users import LibraryProducerBase
+from harness.locust.zoo_users import LibraryProducerBase, library_requested
 
 
-class Producer(LibraryProducerBase):
+class ZooProducer(LibraryProducerBase):
+    abstract = not library_requested()  # inert under `locust -f scenarios`
     fixed_count = 1

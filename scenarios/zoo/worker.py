@@ -1,10 +1,11 @@
-"""``Worker``: claim, work (heartbeating), complete or fail; crashes with
+"""``ZooWorker``: claim, work (heartbeating), complete or fail; crashes with
 --crash-probability (against the library hosted in process)."""
 
 from __future__ import annotations
 
-from harness.locust.zoo_users import LibraryWorkerBase
+from harness.locust.zoo_users import LibraryWorkerBase, library_requested
 
 
-class Worker(LibraryWorkerBase):
+class ZooWorker(LibraryWorkerBase):
+    abstract = not library_requested()  # inert under `locust -f scenarios`
     weight = 20
