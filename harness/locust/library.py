@@ -21,6 +21,8 @@ a library instance of their own.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +90,37 @@ class LibraryDeployment:
 
 
 _deployment: LibraryDeployment | None = None
+
+
+def library_requested(argv: list[str] | None = None) -> bool:
+    """Whether this Locust process was asked to host a library (``--library`` on the
+    command line or ``LOCUST_LIBRARY``). Read at import, before Locust parses options:
+    the zoo's user classes are abstract otherwise, so ``locust -f scenarios`` (which
+    walks into ``scenarios/zoo``) never dispatches them against an HTTP deployment."""
+    args = sys.argv if argv is None else argv
+    given = any(a == "--library" or a.startswith("--library=") for a in args)
+    return given or bool(os.environ.get("LOCUST_LIBRARY"))
+
+
+def parse_options(pairs: list[str]) -> dict[str, Any]:
+    """``["visibility_timeout=5"]`` -> ``{"visibility_timeout": 5.0}`` (numbers as floats,
+    integers as ints, anything else as text); raises ``ValueError`` on a malformed pair."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--library-option {pair!r}: expected KEY=VALUE")
+        out[key] = _number(value)
+    return out
+
+
+def _number(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
 
 
 def is_library(host: str | None) -> bool:

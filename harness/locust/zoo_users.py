@@ -13,7 +13,6 @@ the janitor behave as against an HTTP deployment.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from typing import Any
 
@@ -25,18 +24,9 @@ from locust.runners import LocalRunner, Runner
 from harness.locust import library
 from harness.locust.actors import ProducerBase, QueueUser, SlowWorkerBase, WorkerBase
 from harness.locust.context import listen
+from harness.locust.library import parse_options
 
 logger = logging.getLogger(__name__)
-
-
-def library_requested(argv: list[str] | None = None) -> bool:
-    """Whether this Locust process was asked to host a library (``--library`` on the
-    command line or ``LOCUST_LIBRARY``). Read at import, before Locust parses options:
-    the zoo's user classes are abstract otherwise, so ``locust -f scenarios`` (which
-    walks into ``scenarios/zoo``) never dispatches them against an HTTP deployment."""
-    args = sys.argv if argv is None else argv
-    given = any(a == "--library" or a.startswith("--library=") for a in args)
-    return given or bool(os.environ.get("LOCUST_LIBRARY"))
 
 
 def add_library_options(parser: Any, **_kw: Any) -> None:
@@ -49,27 +39,6 @@ def add_library_options(parser: Any, **_kw: Any) -> None:
         default=[],
         help="qharness: adapter keyword KEY=VALUE (repeatable)",
     )
-
-
-def parse_options(pairs: list[str]) -> dict[str, Any]:
-    """``["visibility_timeout=5"]`` -> ``{"visibility_timeout": 5.0}`` (numbers as floats,
-    integers as ints, anything else as text); raises ``ValueError`` on a malformed pair."""
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--library-option {pair!r}: expected KEY=VALUE")
-        out[key] = _number(value)
-    return out
-
-
-def _number(text: str) -> Any:
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            continue
-    return text
 
 
 def on_init(environment: Environment, runner: Runner | None = None, **_kw: Any) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from harness.locust.zoo_users import LibraryProducerBase, library_requested
+from harness.locust.library import library_requested
+from harness.locust.zoo_users import LibraryProducerBase
 
 
 class ZooProducer(LibraryProducerBase):

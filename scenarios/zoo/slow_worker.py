@@ -3,7 +3,8 @@ completes anyway (against the library hosted in process)."""
 
 from __future__ import annotations
 
-from harness.locust.zoo_users import LibrarySlowWorkerBase, library_requested
+from harness.locust.library import library_requested
+from harness.locust.zoo_users import LibrarySlowWorkerBase
 
 
 class ZooSlowWorker(LibrarySlowWorkerBase):

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from harness.locust.zoo_users import LibraryWorkerBase, library_requested
+from harness.locust.library import library_requested
+from harness.locust.zoo_users import LibraryWorkerBase
 
 
 class ZooWorker(LibraryWorkerBase):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.locust.zoo_users import library_requested, parse_options
+from harness.locust.library import library_requested, parse_options
 
 
 def test_only_an_explicit_library_makes_the_zoo_users_live(
