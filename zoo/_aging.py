@@ -26,6 +26,7 @@ import redis
 from harness.contract import Clock
 
 ZsetKeys = Callable[[], Sequence[str]]
+MIN_AGE_S = 0.01
 
 
 class RealTimeAger:
@@ -51,7 +52,7 @@ class RealTimeAger:
         now, real = self.clock.now(), time.time()
         seconds = (now - self.seen) - (real - self.seen_real)
         self.seen, self.seen_real = now, real
-        if seconds > 0:
+        if seconds >= MIN_AGE_S:  # below: two readings of the same clock, not a jump
             self._age(seconds)
             self.aged_s += seconds
         return max(seconds, 0.0)

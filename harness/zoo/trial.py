@@ -97,7 +97,7 @@ def try_library(library: str, impl: str, plan: HuntPlan, progress: Progress) -> 
         client = redis.Redis.from_url(url, decode_responses=True)
         try:
             lease = _lease(impl, client, plan)
-            results = [_hunt_kind(client, plan, kind, promise, progress) for kind in plan.kinds]
+            results = _hunt_all(client, plan, promise, progress)
         except Exception as exc:  # the adapter (or its library) broke: say so, go on
             logger.exception("%s: the search could not drive the adapter", impl)
             return unavailable(library, impl, f"could not be driven: {type(exc).__name__}: {exc}")
@@ -126,12 +126,29 @@ def _lease(impl: str, client: redis.Redis, plan: HuntPlan) -> float:
     return float(queue.lease_timeout)
 
 
+def _hunt_all(
+    client: redis.Redis, plan: HuntPlan, promise: Promise, progress: Progress
+) -> list[SearchResult]:
+    """Every kind in turn; a kind found early leaves its unspent time to the rest."""
+    started, results = time.perf_counter(), []
+    for n, kind in enumerate(plan.kinds):
+        left = plan.budget_s - (time.perf_counter() - started)
+        share = max(left, 0.0) / (len(plan.kinds) - n)
+        results.append(_hunt_kind(client, plan, kind, promise, progress, share))
+    return results
+
+
 def _hunt_kind(
-    client: redis.Redis, plan: HuntPlan, kind: Kind, promise: Promise, progress: Progress
+    client: redis.Redis,
+    plan: HuntPlan,
+    kind: Kind,
+    promise: Promise,
+    progress: Progress,
+    budget_s: float,
 ) -> SearchResult:
     one = HuntPlan(
         impl=plan.impl,
-        budget_s=plan.budget_s / len(plan.kinds),
+        budget_s=budget_s,
         seed=plan.seed,
         settings=plan.settings,
         lease_timeout=plan.lease_timeout,

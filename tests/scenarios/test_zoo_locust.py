@@ -64,3 +64,29 @@ def test_celery_under_load_drains_and_is_judged_against_its_promise(tmp_path: Pa
     assert verdicts[0].startswith(f"qharness verdict: {violations['verdict'].upper()}")
     assert "| kind | verdict | against the promise |" in report
     assert "zoo      claim" in out.stdout + out.stderr  # Locust counted the library calls
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_rq_under_concurrent_load_drains_with_nothing_left_started(tmp_path: Path) -> None:
+    """rq's lease is at least 61 s (heartbeat TTL), too long to wait out here: no crashes,
+    no stalls; concurrent greenlets still interleave rq's round trips."""
+    run_dir = tmp_path / "run"
+    args = [
+        LOCUST, "-f", str(ROOT / "scenarios" / "zoo"), "--library", "rq",
+        "--headless", "-u", "6", "-r", "6", "-t", "60s", "--task-budget", "30",
+        "--task-duration", "0.05", "--crash-probability", "0", "--slow-probability", "0",
+        "--janitor-interval", "0.5", "--drain-timeout", "20",
+        "--run-dir", str(run_dir), "--only-summary",
+    ]  # fmt: skip
+    out = subprocess.run(
+        args, capture_output=True, text=True, timeout=200, check=False, cwd=tmp_path,
+        env=child_env(QHARNESS_API_KEY=None, QHARNESS_ADMIN_KEY=None),
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    run = json.loads((run_dir / "run.json").read_text())
+    assert run["drained"] is True
+    assert run["promise"]["kind"] == "at-least-once"
+    stats = run["final_stats"]
+    assert (stats["pending"], stats["processing"]) == (0, 0)  # no execution left started
+    assert stats["completed"] + stats["failed"] == 30  # --fail-probability's share failed
