@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness.locust import library
 from harness.locust.drain import QueueCounts
 
 logger = logging.getLogger(__name__)
@@ -28,7 +27,9 @@ EXIT_CODES = {"pass": 0, "fail": 1, "unknown": 2}
 
 def read_counts(host: str, api_key: str | None, timeout: float = 5.0) -> QueueCounts | None:
     """The deployment's ``GET /stats``, or ``None`` when it cannot be read right now."""
-    if library.is_library(host):  # a real library hosted in this process (no HTTP)
+    if _hosted(host):  # a real library hosted in this process (no HTTP)
+        from harness.locust import library
+
         return library.counts()
     request = urllib.request.Request(host.rstrip("/") + "/stats")
     if api_key:
@@ -40,6 +41,20 @@ def read_counts(host: str, api_key: str | None, timeout: float = 5.0) -> QueueCo
     except (OSError, http.client.HTTPException, ValueError) as exc:
         logger.debug("GET %s/stats failed: %s", host, exc)
         return None
+
+
+def _hosted(host: object) -> bool:
+    """A ``zoo://`` host: a library hosted in this process (``harness.locust.library``,
+    imported only then: an HTTP run's start-up stays as light as it was)."""
+    return str(host or "").startswith("zoo://")
+
+
+def _hosted_library(host: object) -> Any:
+    if not _hosted(host):
+        return None
+    from harness.locust import library
+
+    return library.current()
 
 
 def utc_now() -> str:
@@ -75,8 +90,8 @@ def unused_run_dir(wanted: Path) -> Path:
 def write_run_json(run_dir: Path, meta: dict[str, Any]) -> None:
     """Write run.json atomically (a reader never sees half a file)."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    hosted = library.current()
-    if hosted is not None and library.is_library(meta.get("host")):
+    hosted = _hosted_library(meta.get("host"))
+    if hosted is not None:
         # The library's promise and the lease it runs with (DESIGN.md §12).
         meta = {**meta, **hosted.meta(), "lease_timeout": meta.get("lease_timeout")
                 or hosted.queue.lease_timeout}  # fmt: skip
@@ -110,7 +125,9 @@ def audit(host: str, run_dir: Path, api_key: str | None) -> str | None:
         from harness.audit import audit_run
         from harness.history import load_history
 
-        if library.is_library(host):
+        if _hosted(host):
+            from harness.locust import library
+
             frame = load_history(run_dir)
             library.write_audit(run_dir, [str(t) for t in frame["task_id"].cat.categories])
             return None

@@ -26,12 +26,10 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import redis
 
-from harness.checks.promises import promise_json
 from harness.contract import (
     Outcome,
     Steps,
@@ -45,7 +43,9 @@ from harness.contract import (
 from harness.events import EventType, Op
 from harness.locust.client import Answer, History, Lease
 from harness.locust.drain import QueueCounts
-from harness.redis_server import EmbeddedRedis, RedisConfig
+
+if TYPE_CHECKING:
+    import redis
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class LibraryDeployment:
     impl: str
     queue: TaskQueue
     client: redis.Redis
-    server: EmbeddedRedis | None = None
+    server: Any = None  # the EmbeddedRedis started here, if any
 
     @property
     def host(self) -> str:
@@ -76,6 +76,8 @@ class LibraryDeployment:
 
     def meta(self) -> dict[str, Any]:
         """What run.json records about the library (its promise, versions, lease)."""
+        from harness.checks.promises import promise_json  # (pandas: only when it is needed)
+
         return {
             "library": self.library,
             "impl": self.impl,
@@ -138,6 +140,10 @@ def start(library: str, *, redis_url: str | None = None, **options: Any) -> Libr
     from zoo import LIBRARIES
 
     impl = LIBRARIES[library]
+    import redis
+
+    from harness.redis_server import EmbeddedRedis, RedisConfig
+
     server = None
     if redis_url is None:
         server = EmbeddedRedis(RedisConfig())
@@ -162,6 +168,8 @@ def counts() -> QueueCounts | None:
     """The hosted library's stats (the coordinator's ``GET /stats``)."""
     if _deployment is None:
         return None
+    import redis
+
     try:
         stats = drive(_deployment.queue.stats())
     except redis.RedisError as exc:
