@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from harness.errors import HistoryError, MalformedEventError
 from harness.events import FIELDS
@@ -143,17 +142,12 @@ def _remap(pointers: np.ndarray, position: np.ndarray) -> np.ndarray:
 
 
 def _encoded(table: pa.Table, shards: list[str]) -> pa.Table:
-    """Repeated strings as dictionaries (``type``/``f`` with the fixed vocabularies)."""
+    """One dictionary per column across shards (each shard encoded its own), and shards named."""
+    table = table.unify_dictionaries()
     for name in ("process", "task_id", "worker_id", "shard", "type", "f"):
         column = table.column(name).combine_chunks()
         if name == "shard":
             column = pa.DictionaryArray.from_arrays(column, pa.array(shards))
-        elif name in ("type", "f"):
-            vocabulary = pa.array(TYPES if name == "type" else OPS)
-            indices = pc.index_in(column, value_set=vocabulary).cast(pa.int8())
-            column = pa.DictionaryArray.from_arrays(indices, vocabulary)
-        else:
-            column = column.dictionary_encode()
         table = table.set_column(table.schema.get_field_index(name), name, column)
     return table
 

@@ -90,7 +90,7 @@ def read_shard(path: Path, number: int = 0) -> pa.Table:
         raise HistoryError(f"{path}: unreadable: not one JSON object per line")
     if lines is None:
         lines = np.arange(1, table.num_rows + 1, dtype=np.int64)
-    validate_table(str(path), table, lines)
+    table = validate_table(str(path), table, lines)
     return _with_extras(table, number, lines, _values_column(data, table, lines))
 
 
@@ -146,12 +146,14 @@ def _check_utf8(path: Path, data: bytes) -> None:
         ) from None
 
 
-def validate_table(path: str, table: pa.Table, lines: np.ndarray) -> None:
-    """Required fields present, vocabularies known, values in range; else the first bad line."""
+def validate_table(path: str, table: pa.Table, lines: np.ndarray) -> pa.Table:
+    """The table encoded (:func:`encoded`) once required fields are present, the
+    vocabularies known and values in range; else raises for the first bad line."""
     for name in REQUIRED:
         _first_bad(path, lines, table, name, pc.is_valid(table.column(name)), "missing field {f}")
+    coded = encoded(table)
     for name, allowed in (("type", TYPES), ("f", OPS)):
-        known = pc.is_in(table.column(name), value_set=pa.array(allowed))
+        known = pc.is_valid(coded.column(name))
         _first_bad(path, lines, table, name, known, f"unknown {name} {{v}} (one of {allowed})")
     time_ok = pc.greater_equal(table.column("time_ns"), 0)
     _first_bad(path, lines, table, "time_ns", time_ok, "field {f} out of range: {v}")
@@ -162,6 +164,23 @@ def validate_table(path: str, table: pa.Table, lines: np.ndarray) -> None:
     _first_bad(path, lines, table, "status", pc.fill_null(in_range, True), problem)
     expires_ok = pc.fill_null(pc.greater_equal(table.column("expires_at"), 0.0), True)
     _first_bad(path, lines, table, "expires_at", expires_ok, "field {f} out of range: {v}")
+    return coded
+
+
+def encoded(table: pa.Table) -> pa.Table:
+    """Repeated strings as dictionaries: ``type`` and ``f`` as int8 codes of the fixed
+    vocabularies (null: unknown), ids dictionary-encoded here, per shard, so the shards'
+    threads share the work; :func:`harness.history.build_frame` unifies them."""
+    for name in ("type", "f", "process", "task_id", "worker_id"):
+        column = table.column(name).combine_chunks()
+        if name in ("type", "f"):
+            vocabulary = pa.array(TYPES if name == "type" else OPS)
+            indices = pc.index_in(column, value_set=vocabulary).cast(pa.int8())
+            column = pa.DictionaryArray.from_arrays(indices, vocabulary)
+        else:
+            column = column.dictionary_encode()
+        table = table.set_column(table.schema.get_field_index(name), name, column)
+    return table
 
 
 def _first_bad(
@@ -258,7 +277,7 @@ def _one_line(exc: BaseException) -> str:
 def table_from_rows(rows: list[dict[str, Any]], shard: int, lines: list[int]) -> pa.Table:
     """Checked event dicts as a shard table (the in-memory and empty-shard path)."""
     columns = {name: [row.get(name) for row in rows] for name in SCHEMA.names}
-    table = pa.table(columns, schema=SCHEMA)
+    table = encoded(pa.table(columns, schema=SCHEMA))
     kept = [n for n, row in enumerate(rows) if row["f"] in VALUE_OPS]
     texts = [_value_text(rows[n]) for n in kept]
     values = _sparse_strings(len(rows), np.asarray(kept, dtype=np.int64), texts)
@@ -277,8 +296,8 @@ def _values_column(data: bytes, table: pa.Table, lines: np.ndarray) -> pa.Array:
     Only those few lines are parsed a second time; the high-volume ops' values (a
     claim's attempt, a submit's ``created``) are not read by the analysis.
     """
-    is_value_op = pc.is_in(table.column("f"), value_set=pa.array(VALUE_OPS))
-    rows = np.flatnonzero(is_value_op.to_numpy(zero_copy_only=False))
+    codes = table.column("f").combine_chunks().indices.to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(np.isin(codes, [OPS.index(f) for f in VALUE_OPS]))
     if not len(rows) or data.find(b'"value"') < 0:
         return pa.nulls(table.num_rows, pa.string())
     ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
