@@ -71,7 +71,10 @@ _READ = pajson.ReadOptions(use_threads=True, block_size=1 << 20)
 
 def read_shard(path: Path, number: int = 0) -> pa.Table:
     """One shard as an Arrow table with ``value``, ``shard`` (``number``) and ``line``."""
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:  # a folder named *.jsonl, no permission, ...
+        raise HistoryError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     if data.startswith(BOM):
         data = data[len(BOM) :]
     data = _drop_torn_tail(path, data)

@@ -219,6 +219,13 @@ def test_what_cannot_be_read_names_file_line_and_field(
     assert "\n" not in str(caught.value)
 
 
+def test_a_shard_that_cannot_be_opened_is_a_history_error(tmp_path: Path) -> None:
+    run = write_run(tmp_path, [canonical(one_process(1))])
+    (run / "history" / "folder.jsonl").mkdir()
+    with pytest.raises(HistoryError, match=r"folder.jsonl: cannot read: Is a directory"):
+        load_history(run, use_cache=False)
+
+
 def test_a_torn_last_line_is_dropped_but_a_torn_middle_line_is_an_error(tmp_path: Path) -> None:
     good = canonical(one_process(1))
     assert len(load_history(write_run(tmp_path / "a", [good + b'{"process":"w","ty']))) == 2
