@@ -20,11 +20,20 @@ _TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"])
 _OPS = ("submit", "claim", "complete", "fail", "heartbeat", "rescue")
 
 
+_BUSY_OPS = ("claim", "claim", "complete", "complete", "fail", "rescue", "submit")
+
+
 @st.composite
-def _op(draw: st.DrawFn, process: str, worker: str, start: int) -> list[dict[str, Any]]:
-    """One op of ``process``: its invoke and (unless it never finished) its completion."""
-    f = draw(st.sampled_from(_OPS))
-    task = draw(_TASKS)
+def _op(
+    draw: st.DrawFn, process: str, worker: str, start: int, busy: bool = False
+) -> list[dict[str, Any]]:
+    """One op of ``process``: its invoke and (unless it never finished) its completion.
+
+    ``busy``: two tasks, mostly claims and completions, leases that expire within the
+    run: contention, so the races the checks look for are common.
+    """
+    f = draw(st.sampled_from(_BUSY_OPS if busy else _OPS))
+    task = draw(st.sampled_from(["t0", "t1"]) if busy else _TASKS)
     t_inv = start + draw(st.integers(1, 5_000))
     invoke: dict[str, Any] = {"process": process, "type": "invoke", "f": f, "time_ns": t_inv}
     if f != "claim":
@@ -34,7 +43,8 @@ def _op(draw: st.DrawFn, process: str, worker: str, start: int) -> list[dict[str
     if f == "fail":
         invoke["value"] = {"retry": draw(st.booleans())}
         invoke["error"] = draw(_TEXT)
-    outcome = draw(st.sampled_from(["ok", "fail", "info", None]))
+    outcomes = ["ok", "ok", "ok", "fail", "info", None] if busy else ["ok", "fail", "info", None]
+    outcome = draw(st.sampled_from(outcomes))
     if outcome is None:
         return [invoke]
     done = {**invoke, "type": outcome, "time_ns": t_inv + draw(st.integers(0, 5_000))}
@@ -43,21 +53,22 @@ def _op(draw: st.DrawFn, process: str, worker: str, start: int) -> list[dict[str
     if f == "claim" and outcome == "ok":
         done["task_id"] = task
         done["token"] = draw(st.sampled_from(["k1", "k2"]))
-        done["expires_at"] = draw(st.floats(1.7e9, 1.8e9, allow_nan=False))
+        lease_ns = draw(st.integers(0, 10_000)) if busy else draw(st.integers(0, 10**17))
+        done["expires_at"] = (t_inv + lease_ns) / 1e9
     done.pop("value", None)
     return [invoke, done]
 
 
 @st.composite
-def histories(draw: st.DrawFn) -> Shards:
+def histories(draw: st.DrawFn, busy: bool = False) -> Shards:
     """1-3 shards, 1-4 processes, each a few ops in its own time order; maybe a marker."""
     shards: Shards = [[] for _ in range(draw(st.integers(1, 3)))]
-    for p in range(draw(st.integers(1, 4))):
+    for p in range(draw(st.integers(2 if busy else 1, 4))):
         process, worker = f"worker-{p}@host:{100 + p}", f"w{p}"
         shard = shards[draw(st.integers(0, len(shards) - 1))]
         now = T0 + draw(st.integers(0, 20_000))
-        for _ in range(draw(st.integers(1, 4))):
-            events = draw(_op(process, worker, now))
+        for _ in range(draw(st.integers(1, 6 if busy else 4))):
+            events = draw(_op(process, worker, now, busy))
             shard.extend(events)
             now = events[-1]["time_ns"]
             if events[-1]["type"] == "invoke":  # an op never finished ends the process

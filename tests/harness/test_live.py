@@ -38,7 +38,7 @@ def interleaved(shards: Shards, cuts: list[int]) -> list[list[dict[str, object]]
 
 
 @settings(max_examples=40)
-@given(shards=histories(), cuts=st.lists(st.integers(0, 4), max_size=4))
+@given(shards=histories(busy=True), cuts=st.lists(st.integers(0, 4), max_size=4))
 def test_incremental_counts_equal_a_full_check_after_every_round(
     shards: Shards, cuts: list[int]
 ) -> None:
