@@ -37,7 +37,7 @@ def interleaved(shards: Shards, cuts: list[int]) -> list[list[dict[str, object]]
     return rounds
 
 
-@settings(max_examples=40)
+@settings(max_examples=25)
 @given(shards=histories(busy=True), cuts=st.lists(st.integers(0, 4), max_size=4))
 def test_incremental_counts_equal_a_full_check_after_every_round(
     shards: Shards, cuts: list[int]
