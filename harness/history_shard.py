@@ -61,9 +61,11 @@ SCHEMA = pa.schema(
 # The ops whose `value` the analysis reads (retry, fault windows); other values are dropped.
 VALUE_OPS = ("fail", "nemesis", "crash", "rescue")
 
-_FIELD_TYPES: dict[str, tuple[type, ...]] = {
-    name: (str,) for name in _STRINGS if name not in ("time_ns",)
-} | {"time_ns": (int,), "expires_at": (int, float), "status": (int,)}
+_FIELD_TYPES: dict[str, tuple[type, ...]] = dict.fromkeys(_STRINGS, (str,)) | {
+    "time_ns": (int,),
+    "expires_at": (int, float),
+    "status": (int,),
+}
 
 _PARSE = pajson.ParseOptions(explicit_schema=SCHEMA, unexpected_field_behavior="ignore")
 _READ = pajson.ReadOptions(use_threads=True, block_size=1 << 20)
