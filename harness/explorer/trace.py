@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from harness.contract import TaskView
+from harness.contract import TaskStatus, TaskView
 from harness.events import EventType, Op
 from harness.explorer.actors import Step
 from harness.explorer.oracle import Finding
@@ -40,12 +40,13 @@ class StepRecord:
     did: str  # what happened, e.g. "claim ... after_pop"
     views: Mapping[str, TaskView | None]  # where each task was after the step
     findings: tuple[Finding, ...] = ()
+    status_map: Mapping[str, TaskStatus] = field(default_factory=dict)  # the queue's
 
     @property
     def state(self) -> str:
         """The queue's state after the step, e.g. ``pending [t1] · processing {t0}``
         (rendered on demand: only a counterexample's steps are ever shown)."""
-        return describe_state(self.views)
+        return describe_state(self.views, self.status_map)
 
 
 @dataclass(slots=True)

@@ -21,7 +21,9 @@ from harness.contract import (
     TaskId,
     TaskQueue,
     TaskView,
+    TimeSource,
     WorkerId,
+    declared,
     drive,
 )
 from harness.events import EventType, Op
@@ -49,6 +51,12 @@ class World:
 
     def __init__(self, queue: TaskQueue, clock: ManualClock, config: WorldConfig) -> None:
         self.queue, self.clock, self.config = queue, clock, config
+        self.status_map = dict(declared(queue, "status_map"))
+        real = any(
+            TimeSource(s) is TimeSource.REAL for s in declared(queue, "time_sources").values()
+        )
+        # A library timing things on its own clock is told of every jump, to age them.
+        self.on_clock_advance = getattr(queue, "on_clock_advance", None) if real else None
         self.model = Model(queue.lease_timeout)
         self.history = HistoryLog()
         self.trace = Trace()
@@ -142,7 +150,12 @@ class World:
         found = self._op_findings + self.model.check_state(views, carried=in_flight, op=op)
         self.trace.records.append(
             StepRecord(
-                step=step, stage=self.stage, did=self._did, views=views, findings=tuple(found)
+                step=step,
+                stage=self.stage,
+                did=self._did,
+                views=views,
+                findings=tuple(found),
+                status_map=self.status_map,
             )
         )
         self.findings += found
@@ -150,8 +163,11 @@ class World:
 
     def _dispatch(self, step: Step) -> str:
         if step.actor == CLOCK:
-            self.clock.advance(self.queue.lease_timeout + 1)
-            self._did = f"clock +{self.queue.lease_timeout + 1:g}s"
+            jump = self.queue.lease_timeout + 1
+            self.clock.advance(jump)
+            if self.on_clock_advance is not None:
+                self.on_clock_advance(jump)
+            self._did = f"clock +{jump:g}s"
             return "advance"
         actor = self.actors[step.actor]
         if step.action is Action.STEP:
