@@ -27,7 +27,8 @@ from harness.checks import Kind
 from harness.errors import HarnessError
 from harness.history import load_history
 from harness.report.ledger import Judgement, LedgerRow, claims_ledger
-from harness.run import RunResult, RunSpec, new_run_dir, point_latest, run_once
+from harness.run import RunResult, RunSpec, run_once
+from harness.run_folder import new_run_dir, point_latest
 from harness.server_metrics import side_by_side
 
 logger = logging.getLogger(__name__)

@@ -34,6 +34,7 @@ from harness.explorer.search import SearchResult, search
 from harness.explorer.story import MEANING, regression_test, steps_table
 from harness.explorer.trace import Stage
 from harness.queues import QueueFacts, facts_of
+from harness.run_folder import write_run_json
 
 HUNTED: tuple[Kind, ...] = tuple(Kind)
 Progress = Callable[[str], None]
@@ -207,15 +208,14 @@ def _write_sub_run(sub: Path, plan: HuntPlan, result: SearchResult, lease: float
     (history / "explorer.jsonl").write_bytes(
         b"".join(orjson.dumps(e) + b"\n" for e in result.world.history.events)
     )
-    (sub / "run.json").write_bytes(
-        orjson.dumps(
-            {
-                "source": "harness hunt",
-                "impl": plan.impl,
-                "drained": True,
-                "lease_timeout": lease,
-                "kind": str(result.target.kind),
-            }
-        )
+    write_run_json(
+        sub,
+        {
+            "source": "harness hunt",
+            "impl": plan.impl,
+            "drained": True,
+            "lease_timeout": lease,
+            "kind": str(result.target.kind),
+        },
     )
     return sub
