@@ -37,8 +37,10 @@ class Stage(StrEnum):
 class StepRecord:
     step: Step
     stage: Stage
-    did: str  # what happened, e.g. "claim ... after_pop"
+    did: str  # what happened, told for the report, e.g. "claim ... after_pop"
     views: Mapping[str, TaskView | None]  # where each task was after the step
+    point: str | None = None  # where an operation still in flight stopped
+    result: Any = None  # a finished operation's return value (Outcome, Claim, ids...)
     findings: tuple[Finding, ...] = ()
     status_map: Mapping[str, TaskStatus] = field(default_factory=dict)  # the queue's
 
