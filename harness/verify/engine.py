@@ -1,0 +1,260 @@
+"""Breadth-first bounded search of every interleaving, with a visited set and sleep sets.
+
+The search starts after the setup (the producer submits the ``tasks`` ids, each to
+its end) and takes every enabled step of every actor — start an operation, one more
+round trip, crash, the clock jumping past the lease — level by level up to ``depth``
+steps. Each step is judged by the explorer's model as it happens (the world's
+``perform``); the first step whose findings match the target ends the search, and
+because levels are explored in order, no shorter run has a matching finding.
+
+With ``cache`` on, a state whose fingerprint (``fingerprint.py``) was met before is not
+expanded again (breadth-first: it was met at a depth no greater than now, so with at
+least as many steps left). With ``reduce`` on, sleep sets skip crash transitions that
+commute with the step just taken (``reduction.py``); a state met again with a sleep
+set that is not a superset of the one it was expanded with is expanded again for the
+transitions it skipped. Both off is the plain search the soundness test compares to.
+
+States are restored from snapshots (``snapshot.py``): a quiet state's own snapshot, or
+the nearest quiet ancestor's plus a replay of the steps since.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import redis
+
+from harness.explorer.actors import Action, Step
+from harness.explorer.machine import QueueFactory
+from harness.explorer.model import Finding, Target
+from harness.explorer.trace import Stage
+from harness.explorer.world import PRODUCER, WorldConfig
+from harness.verify.fingerprint import RedisReader, fingerprint
+from harness.verify.reduction import FIRST, child_sleep
+from harness.verify.snapshot import Snapshot, quiet, restore, take
+from harness.verify.stepping import Light, VerifyWorld
+from reference_queue.clock import ManualClock
+
+# Every kind of step the search takes (new submits: the setup submits every task).
+ACTIONS: tuple[Action, ...] = (
+    Action.ADVANCE,
+    Action.CRASH,
+    Action.STEP,
+    Action.CLAIM,
+    Action.COMPLETE,
+    Action.FAIL,
+    Action.HEARTBEAT,
+    Action.RESCUE,
+    Action.RESUBMIT,
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bounds:
+    workers: int = 2
+    janitors: int = 2
+    tasks: int = 2
+    depth: int = 6
+    actions: tuple[Action, ...] = ACTIONS
+    target: Target = field(default_factory=Target)
+    cache: bool = True
+    reduce: bool = True
+    stop_at_first: bool = True  # False: collect every matching finding (for tests)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Progress:
+    depth: int
+    states: int
+    transitions: int
+    frontier: int
+    elapsed_s: float
+
+
+@dataclass(slots=True, kw_only=True)
+class Outcome:
+    """What a search did; ``path`` is the first counterexample's steps, if any."""
+
+    bounds: Bounds
+    setup: list[Step] = field(default_factory=list)
+    path: tuple[Step, ...] | None = None
+    findings: list[Finding] = field(default_factory=list)
+    seen: set[bytes] = field(default_factory=set)  # every distinct state fingerprint
+    violating: dict[str, int] = field(default_factory=dict)  # kind -> shortest depth
+    expanded: int = 0
+    transitions: int = 0
+    depth_done: int = 0  # levels fully explored
+    elapsed_s: float = 0.0
+    interrupted: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Node:
+    path: tuple[Step, ...]
+    anchor: int  # the state after path[:anchor] has a snapshot
+    asleep: frozenset[Step] = frozenset()
+    only: frozenset[Step] | None = None  # a re-expansion: just these transitions
+
+
+class Verifier:
+    """One bounded search on one database (the client is flushed first)."""
+
+    def __init__(self, client: redis.Redis, factory: QueueFactory, bounds: Bounds) -> None:
+        self.client, self.bounds = client, bounds
+        self.raw = _undecoded(client)
+        client.flushdb()
+        clock = ManualClock()
+        config = WorldConfig(
+            workers=bounds.workers, janitors=bounds.janitors, max_tasks=bounds.tasks
+        )
+        queue = factory(client, clock)
+        self.world = VerifyWorld(queue, clock, config, RedisReader(self.raw))
+        self.snapshots: dict[tuple[Step, ...], Snapshot] = {}
+        self.visited: dict[bytes, frozenset[Step]] = {}
+        self.outcome = Outcome(bounds=bounds)
+
+    def run(self, progress: Callable[[Progress], None] | None = None) -> Outcome:
+        started = time.perf_counter()
+        try:
+            self._search(progress or (lambda _: None), started)
+        except KeyboardInterrupt:
+            self.outcome.interrupted = True
+        finally:
+            self.outcome.elapsed_s = time.perf_counter() - started
+            self.raw.close()
+        return self.outcome
+
+    def _search(self, progress: Callable[[Progress], None], started: float) -> None:
+        root = self._setup()
+        frontier = [root]
+        last = 0.0
+        for depth in range(self.bounds.depth):
+            following: list[Node] = []
+            for node in frontier:
+                if self._expand(node, following) and self.bounds.stop_at_first:
+                    return
+                now = time.perf_counter()
+                if now - last >= 1.0:
+                    last = now
+                    progress(self._progress(depth, len(frontier) + len(following), now - started))
+            self._forget(following)
+            self.outcome.depth_done = depth + 1
+            frontier = following
+            if not frontier:
+                break
+
+    def _progress(self, depth: int, frontier: int, elapsed: float) -> Progress:
+        o = self.outcome
+        return Progress(
+            depth=depth + 1,
+            states=len(o.seen),
+            transitions=o.transitions,
+            frontier=frontier,
+            elapsed_s=elapsed,
+        )
+
+    def _setup(self) -> Node:
+        world = self.world
+        for _ in range(self.bounds.tasks):
+            world.run_to_end(Step(actor=PRODUCER, action=Action.SUBMIT))
+        world.stage = Stage.SEARCH
+        self.outcome.setup = world.trace.steps(Stage.SETUP)
+        self.snapshots[()] = take(world)
+        root_fp = fingerprint(world, world.state.canonical)
+        self.outcome.seen.add(root_fp)
+        self.visited[root_fp] = frozenset()
+        return Node(path=(), anchor=0)
+
+    def _forget(self, frontier: list[Node]) -> None:
+        """Drop the snapshots no node of the next level is restored from."""
+        needed = {n.path[: n.anchor] for n in frontier}
+        for path in [p for p in self.snapshots if p not in needed]:
+            del self.snapshots[path]
+
+    # ---- one node ---------------------------------------------------------------------
+
+    def _restore(self, node: Node) -> None:
+        restore(self.raw, self.world, self.snapshots[node.path[: node.anchor]])
+        for step in node.path[node.anchor :]:
+            self.world.perform(step)
+
+    def enabled(self) -> list[Step]:
+        """Every step some actor can take now, clock first, then crashes."""
+        order = [a for a in FIRST if a in self.bounds.actions]
+        order += [a for a in self.bounds.actions if a not in FIRST]
+        out: list[Step] = []
+        for action in order:
+            for step in self.world.options(action):
+                out.append(step)
+                if action is Action.FAIL:
+                    out.append(replace(step, retry=True))
+        return out
+
+    def _expand(self, node: Node, following: list[Node]) -> bool:
+        """Take every step out of ``node``; True when a counterexample was found."""
+        self._restore(node)
+        self.outcome.expanded += 1
+        steps = self.enabled()
+        todo = [s for s in steps if s not in node.asleep]
+        if node.only is not None:
+            todo = [s for s in todo if s in node.only]
+        explored: list[Step] = []
+        parent = Light.of(self.world) if any(map(self.world.redis_free, todo)) else None
+        first, light = True, False  # light: the last step sent nothing to Redis
+        for step in todo:
+            if light and parent is not None:
+                parent.put_back(self.world)  # nothing reached Redis: no RESTORE needed
+            elif not first:
+                self._restore(node)
+            first, light = False, self.world.redis_free(step)
+            if self._take(node, step, explored, following):
+                return True
+            explored.append(step)
+        return False
+
+    def _take(self, node: Node, step: Step, explored: list[Step], following: list[Node]) -> bool:
+        world, bounds = self.world, self.bounds
+        found = world.perform(step)
+        self.outcome.transitions += 1
+        path = (*node.path, step)
+        matching = [f for f in found if bounds.target.matches(f)]
+        for f in matching:
+            self.outcome.violating.setdefault(str(f.kind), len(path))
+        if matching and self.outcome.path is None:
+            self.outcome.path, self.outcome.findings = path, matching
+            if bounds.stop_at_first:
+                return True
+        fp = fingerprint(world, world.state.canonical)
+        self.outcome.seen.add(fp)
+        asleep = child_sleep(node.asleep, explored, step) if bounds.reduce else frozenset()
+        child = self._child(fp, path, node, asleep)
+        if child is not None and len(path) < bounds.depth:
+            if child.anchor == len(path):
+                self.snapshots[path] = take(world)
+            following.append(child)
+        return False
+
+    def _child(
+        self, fp: bytes, path: tuple[Step, ...], parent: Node, asleep: frozenset[Step]
+    ) -> Node | None:
+        """The node to expand for this arrival, or None when it adds nothing."""
+        anchor = len(path) if quiet(self.world) else parent.anchor
+        if not self.bounds.cache:
+            return Node(path=path, anchor=anchor, asleep=asleep)
+        before = self.visited.get(fp)
+        if before is None:
+            self.visited[fp] = asleep
+            return Node(path=path, anchor=anchor, asleep=asleep)
+        if before <= asleep:
+            return None  # expanded (or queued) with no more asleep than now
+        self.visited[fp] = before & asleep
+        return Node(path=path, anchor=anchor, asleep=before & asleep, only=before - asleep)
+
+
+def _undecoded(client: redis.Redis) -> redis.Redis:
+    """A client on the same database that returns bytes (DUMP payloads are binary)."""
+    pool = client.connection_pool
+    kwargs = {**pool.connection_kwargs, "decode_responses": False}
+    return redis.Redis(connection_pool=redis.ConnectionPool(pool.connection_class, **kwargs))
