@@ -4,7 +4,7 @@ The search starts after the setup (the producer submits the ``tasks`` ids, each 
 its end) and takes every enabled step of every actor — start an operation, one more
 round trip, crash, the clock jumping past the lease — level by level up to ``depth``
 steps. Each step is judged by the explorer's model as it happens (the world's
-``perform``); the first step whose findings match the target ends the search, and
+``perform``); once every target has a matching finding the search ends, and
 because levels are explored in order, no shorter run has a matching finding.
 
 With ``cache`` on, a state whose fingerprint (``fingerprint.py``) was met before is not
@@ -23,6 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import redis
 
@@ -30,9 +31,9 @@ from harness.explorer.actors import Action, Step
 from harness.explorer.machine import QueueFactory
 from harness.explorer.model import Finding, Target
 from harness.explorer.trace import Stage
-from harness.explorer.world import PRODUCER, WorldConfig
+from harness.explorer.world import PRODUCER, World, WorldConfig
 from harness.verify.fingerprint import RedisReader, fingerprint
-from harness.verify.reduction import FIRST, child_sleep
+from harness.verify.reduction import FIRST, child_sleep, first_idle_janitor_only
 from harness.verify.snapshot import Snapshot, quiet, restore, take
 from harness.verify.stepping import Light, VerifyWorld
 from reference_queue.clock import ManualClock
@@ -58,10 +59,19 @@ class Bounds:
     tasks: int = 2
     depth: int = 6
     actions: tuple[Action, ...] = ACTIONS
-    target: Target = field(default_factory=Target)
+    targets: tuple[Target, ...] = (Target(),)  # the default matches any finding
     cache: bool = True
     reduce: bool = True
-    stop_at_first: bool = True  # False: collect every matching finding (for tests)
+    stop_at_first: bool = True  # stop once every target has a counterexample
+    budget_s: float | None = None  # give up (``timed_out``) after this many seconds
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Counterexample:
+    target: Target
+    path: tuple[Step, ...]  # after the setup; the last step exposed the findings
+    findings: tuple[Finding, ...]
+    elapsed_s: float  # when the search found it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,19 +85,19 @@ class Progress:
 
 @dataclass(slots=True, kw_only=True)
 class Outcome:
-    """What a search did; ``path`` is the first counterexample's steps, if any."""
+    """What a search did: the shortest counterexample per target, and the figures."""
 
     bounds: Bounds
     setup: list[Step] = field(default_factory=list)
-    path: tuple[Step, ...] | None = None
-    findings: list[Finding] = field(default_factory=list)
+    found: list[Counterexample] = field(default_factory=list)  # in the order found
     seen: set[bytes] = field(default_factory=set)  # every distinct state fingerprint
     violating: dict[str, int] = field(default_factory=dict)  # kind -> shortest depth
     expanded: int = 0
     transitions: int = 0
     depth_done: int = 0  # levels fully explored
     elapsed_s: float = 0.0
-    interrupted: bool = False
+    interrupted: bool = False  # Ctrl-C
+    timed_out: bool = False  # the budget ran out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,11 +108,29 @@ class Node:
     only: frozenset[Step] | None = None  # a re-expansion: just these transitions
 
 
+class Policy(Protocol):
+    """Narrows the search (``harness replay``: only schedules consistent with a run)."""
+
+    def allowed(self, world: World, path: tuple[Step, ...], steps: list[Step]) -> list[Step]:
+        """Which of the enabled ``steps`` may be taken after ``path``."""
+        ...
+
+    def key(self, path: tuple[Step, ...]) -> bytes:
+        """What of ``path`` decides ``allowed`` from here on (part of the fingerprint)."""
+        ...
+
+
 class Verifier:
     """One bounded search on one database (the client is flushed first)."""
 
-    def __init__(self, client: redis.Redis, factory: QueueFactory, bounds: Bounds) -> None:
-        self.client, self.bounds = client, bounds
+    def __init__(
+        self,
+        client: redis.Redis,
+        factory: QueueFactory,
+        bounds: Bounds,
+        policy: Policy | None = None,
+    ) -> None:
+        self.client, self.bounds, self.policy = client, bounds, policy
         self.raw = _undecoded(client)
         client.flushdb()
         clock = ManualClock()
@@ -114,20 +142,23 @@ class Verifier:
         self.snapshots: dict[tuple[Step, ...], Snapshot] = {}
         self.visited: dict[bytes, frozenset[Step]] = {}
         self.outcome = Outcome(bounds=bounds)
+        self.started = time.perf_counter()
 
     def run(self, progress: Callable[[Progress], None] | None = None) -> Outcome:
-        started = time.perf_counter()
+        started = self.started = time.perf_counter()
         try:
             self._search(progress or (lambda _: None), started)
         except KeyboardInterrupt:
             self.outcome.interrupted = True
         finally:
             self.outcome.elapsed_s = time.perf_counter() - started
-            self.raw.close()
         return self.outcome
 
+    def close(self) -> None:
+        self.raw.close()
+
     def _search(self, progress: Callable[[Progress], None], started: float) -> None:
-        root = self._setup()
+        root = self.setup()
         frontier = [root]
         last = 0.0
         for depth in range(self.bounds.depth):
@@ -136,6 +167,10 @@ class Verifier:
                 if self._expand(node, following) and self.bounds.stop_at_first:
                     return
                 now = time.perf_counter()
+                budget = self.bounds.budget_s
+                if budget is not None and now - started > budget:
+                    self.outcome.timed_out = True
+                    return
                 if now - last >= 1.0:
                     last = now
                     progress(self._progress(depth, len(frontier) + len(following), now - started))
@@ -155,14 +190,15 @@ class Verifier:
             elapsed_s=elapsed,
         )
 
-    def _setup(self) -> Node:
+    def setup(self) -> Node:
+        """Submit every task (each to its end); the root state, snapshotted."""
         world = self.world
         for _ in range(self.bounds.tasks):
             world.run_to_end(Step(actor=PRODUCER, action=Action.SUBMIT))
         world.stage = Stage.SEARCH
         self.outcome.setup = world.trace.steps(Stage.SETUP)
         self.snapshots[()] = take(world)
-        root_fp = fingerprint(world, world.state.canonical)
+        root_fp = self._fingerprint(())
         self.outcome.seen.add(root_fp)
         self.visited[root_fp] = frozenset()
         return Node(path=(), anchor=0)
@@ -190,6 +226,8 @@ class Verifier:
                 out.append(step)
                 if action is Action.FAIL:
                     out.append(replace(step, retry=True))
+        if self.bounds.reduce and self.policy is None:  # a policy tells janitors apart
+            return first_idle_janitor_only(self.world, out)
         return out
 
     def _expand(self, node: Node, following: list[Node]) -> bool:
@@ -197,6 +235,8 @@ class Verifier:
         self._restore(node)
         self.outcome.expanded += 1
         steps = self.enabled()
+        if self.policy is not None:
+            steps = self.policy.allowed(self.world, node.path, steps)
         todo = [s for s in steps if s not in node.asleep]
         if node.only is not None:
             todo = [s for s in todo if s in node.only]
@@ -219,14 +259,9 @@ class Verifier:
         found = world.perform(step)
         self.outcome.transitions += 1
         path = (*node.path, step)
-        matching = [f for f in found if bounds.target.matches(f)]
-        for f in matching:
-            self.outcome.violating.setdefault(str(f.kind), len(path))
-        if matching and self.outcome.path is None:
-            self.outcome.path, self.outcome.findings = path, matching
-            if bounds.stop_at_first:
-                return True
-        fp = fingerprint(world, world.state.canonical)
+        if found and self._judge(path, found) and bounds.stop_at_first:
+            return True
+        fp = self._fingerprint(path)
         self.outcome.seen.add(fp)
         asleep = child_sleep(node.asleep, explored, step) if bounds.reduce else frozenset()
         child = self._child(fp, path, node, asleep)
@@ -235,6 +270,29 @@ class Verifier:
                 self.snapshots[path] = take(world)
             following.append(child)
         return False
+
+    def _fingerprint(self, path: tuple[Step, ...]) -> bytes:
+        """Janitors are interchangeable unless a policy tells them apart."""
+        if self.policy is None:
+            return fingerprint(self.world, self.world.state.canonical)
+        key = self.policy.key(path)
+        return fingerprint(self.world, self.world.state.canonical, key, symmetric=False)
+
+    def _judge(self, path: tuple[Step, ...], found: list[Finding]) -> bool:
+        """Record counterexamples; True once every target has one."""
+        outcome = self.outcome
+        for f in found:
+            outcome.violating.setdefault(str(f.kind), len(path))
+        done = {c.target for c in outcome.found}
+        for target in self.bounds.targets:
+            matching = tuple(f for f in found if target.matches(f))
+            if matching and target not in done:
+                elapsed = time.perf_counter() - self.started
+                found_one = Counterexample(
+                    target=target, path=path, findings=matching, elapsed_s=elapsed
+                )
+                outcome.found.append(found_one)
+        return len(outcome.found) == len(self.bounds.targets)
 
     def _child(
         self, fp: bytes, path: tuple[Step, ...], parent: Node, asleep: frozenset[Step]

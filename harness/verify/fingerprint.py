@@ -17,6 +17,14 @@ explores each fingerprint once. What goes in:
   hash alike, and every comparison the model can still make comes out the same.
 - **the clock** and the submitted task ids.
 
+Janitors are interchangeable: the queue's API gives a janitor no identity
+(``rescue_expired()`` takes no argument) and the model never hears which janitor
+re-queued a task, so janitors enter the fingerprint as a sorted list of their
+operations in flight, without names or incarnations (a janitor's incarnation names
+only its history process). States that differ only by which janitor is where hash
+alike — a symmetry reduction, sound because renaming janitors maps every run to a run
+with the same findings.
+
 History events and the trace are not state (nothing judges them during a search).
 """
 
@@ -33,7 +41,7 @@ from typing import Any
 import redis
 from redis.commands.core import Script
 
-from harness.explorer.actors import Actor, InFlight
+from harness.explorer.actors import Actor, InFlight, Role
 from harness.explorer.model import Lease, Model
 from harness.explorer.world import World
 
@@ -95,18 +103,32 @@ class RedisReader:
         )
 
 
-def fingerprint(world: World, redis_state: bytes) -> bytes:
-    """16 bytes that equal exactly when the two states are the same (see module doc)."""
-    digest = hashlib.blake2b(redis_state, digest_size=16)
-    digest.update(repr(python_state(world)).encode())
+def fingerprint(
+    world: World, redis_state: bytes, extra: bytes = b"", *, symmetric: bool = True
+) -> bytes:
+    """16 bytes that equal exactly when the two states are the same (see module doc);
+    ``extra``: anything else the search's future depends on (a replay's progress);
+    ``symmetric=False`` when the search tells janitors apart (a replay's programs)."""
+    digest = hashlib.blake2b(redis_state + b"\x00" + extra, digest_size=16)
+    digest.update(repr(python_state(world, symmetric=symmetric)).encode())
     return digest.digest()
 
 
-def python_state(world: World) -> tuple[Any, ...]:
+def python_state(world: World, *, symmetric: bool = True) -> tuple[Any, ...]:
     """The explorer's side of a state, canonical and printable."""
     ranks = _seq_ranks(world)
-    actors = tuple(_actor(a, ranks) for _, a in sorted(world.actors.items()))
-    return (world.clock.now(), tuple(world.submitted), actors, _model(world.model, ranks))
+    actors = tuple(
+        _actor(a, ranks)
+        for _, a in sorted(world.actors.items())
+        if a.role is not Role.JANITOR or not symmetric
+    )
+    janitors = sorted(
+        repr(_flight(a.in_flight, ranks) if a.in_flight else None)
+        for a in world.actors.values()
+        if a.role is Role.JANITOR and symmetric
+    )
+    model = _model(world.model, ranks)
+    return (world.clock.now(), tuple(world.submitted), actors, tuple(janitors), model)
 
 
 def _seq_ranks(world: World) -> dict[int, int]:

@@ -25,12 +25,17 @@ label says ``u`` instead of ``crash``; a crash has no findings of its own). Slee
 never lose a reachable state; with the visited set, a state met again with a sleep set
 that is not a superset of the one it was expanded with is expanded again for the
 difference (see ``engine.py``).
+
+Second, a symmetry: janitors have no identity the queue or the model can see (see
+``fingerprint.py``), so of the idle janitors only the first may start a rescue. Any
+run in which another idle janitor starts instead is the same run with the two
+janitors' names swapped from that step on: the same findings at the same depth.
 """
 
 from __future__ import annotations
 
-from harness.explorer.actors import Action, Step
-from harness.explorer.world import CLOCK
+from harness.explorer.actors import Action, Role, Step
+from harness.explorer.world import CLOCK, World
 
 # The order children are explored in (the sleep-set argument above relies on it):
 # the clock, then crashes, then everything else in the world's own order.
@@ -47,3 +52,10 @@ def independent(a: Step, b: Step) -> bool:
 def child_sleep(asleep: frozenset[Step], explored: list[Step], taken: Step) -> frozenset[Step]:
     """The sleep set of the child reached by ``taken``."""
     return frozenset(s for s in (*asleep, *explored) if independent(s, taken))
+
+
+def first_idle_janitor_only(world: World, steps: list[Step]) -> list[Step]:
+    """Drop rescues started by any idle janitor but the first (the symmetry above)."""
+    idle = [a.name for a in world.actors.values() if a.role is Role.JANITOR and a.idle]
+    others = set(idle[1:])
+    return [s for s in steps if not (s.action is Action.RESCUE and s.actor in others)]
