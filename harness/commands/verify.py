@@ -62,7 +62,9 @@ def parse_target(text: str) -> Target:
         return Target(kind=Kind(kind), op=op or None)
     except ValueError as exc:
         known = ", ".join(str(k) for k in Kind)
-        raise ConfigError(f"--kind {text!r}: expected KIND or KIND/OP, KIND one of {known}") from exc
+        raise ConfigError(
+            f"--kind {text!r}: expected KIND or KIND/OP, KIND one of {known}"
+        ) from exc
 
 
 def bounds_from(args: argparse.Namespace) -> Bounds:

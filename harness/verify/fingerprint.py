@@ -31,9 +31,9 @@ History events and the trace are not state (nothing judges them during a search)
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import Enum
 from types import GeneratorType
 from typing import Any
@@ -98,9 +98,7 @@ class RedisReader:
                 items = sorted(items)
             parts.append(name + b"\x1f" + kind + b"\x1f" + b"\x1e".join(items))
             dumped.append((name, max(int(ttl), 0), payload))
-        return RedisState(
-            canonical=b"\x1d".join(parts), dumped=tuple(dumped), contents=contents
-        )
+        return RedisState(canonical=b"\x1d".join(parts), dumped=tuple(dumped), contents=contents)
 
 
 def fingerprint(
@@ -165,7 +163,9 @@ def generator_frames(gen: Any) -> Iterable[tuple[Any, ...]]:
     """Code position and locals of a paused generator and those it delegates to."""
     while isinstance(gen, GeneratorType) and gen.gi_frame is not None:
         frame = gen.gi_frame
-        local = sorted((k, canonical(v)) for k, v in frame.f_locals.items() if k not in _SKIPPED_LOCALS)
+        local = sorted(
+            (k, canonical(v)) for k, v in frame.f_locals.items() if k not in _SKIPPED_LOCALS
+        )
         yield (frame.f_code.co_qualname, frame.f_lasti, tuple(local))
         gen = gen.gi_yieldfrom
 

@@ -108,20 +108,21 @@ def program_of(run_dir: Path, violation: dict[str, Any]) -> Program:
 def _task_ops(frame: pd.DataFrame, task_id: str) -> list[dict[str, Any]]:
     """One dict per op on the task: its process, f, invoke / answer times, retry flag."""
     rows = frame[(frame["task_id"] == task_id) & frame["f"].isin(list(_ACTIONS))]
+    times = frame["time_ns"].to_numpy(dtype="int64")  # by event index (the frame's order)
+    values: list[Any] = frame["value"].tolist()
     ops: dict[int, dict[str, Any]] = {}
-    for row in rows.itertuples(index=False):
-        invoke = int(row.invoke_index)
-        if invoke < 0 or invoke in ops:
-            continue
-        if row.f == "claim" and row.outcome != "ok":
+    columns = ("invoke_index", "completion_index", "f", "outcome", "process")
+    for invoke, answer, f, outcome, process in zip(
+        *(rows[c].tolist() for c in columns), strict=True
+    ):
+        if invoke < 0 or invoke in ops or (f == "claim" and outcome != "ok"):
             continue  # a claim that did not return this task is not about it
-        answer = int(row.completion_index)
         ops[invoke] = {
-            "process": str(row.process),
-            "f": str(row.f),
-            "invoked_ns": int(frame.at[invoke, "time_ns"]),
-            "answered_ns": int(frame.at[answer, "time_ns"]) if answer >= 0 else 2**62,
-            "retry": _retry(frame.at[invoke, "value"]),
+            "process": str(process),
+            "f": str(f),
+            "invoked_ns": int(times[invoke]),
+            "answered_ns": int(times[answer]) if answer >= 0 else 2**62,
+            "retry": _retry(values[invoke]),
         }
     return [ops[i] for i in sorted(ops)]
 

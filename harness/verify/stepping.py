@@ -58,9 +58,7 @@ class VerifyWorld(World):
         return step.action is Action.CRASH and self.actors[step.actor].idle
 
 
-def derived_views(
-    state: RedisState, keys: Keys, task_ids: list[str]
-) -> dict[str, TaskView | None]:
+def derived_views(state: RedisState, keys: Keys, task_ids: list[str]) -> dict[str, TaskView | None]:
     pending = state.contents.get(keys.pending.encode(), [])
     processing = set(state.contents.get(keys.processing.encode(), [])[::2])
     views: dict[str, TaskView | None] = {}

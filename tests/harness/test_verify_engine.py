@@ -67,20 +67,15 @@ def test_caching_and_reduction_reach_the_same_states_and_violations(
     assert max(reduced.expanded, cached.expanded) < plain.expanded
 
 
-def test_reduction_finds_the_janitor_races_the_cached_search_finds(
+def test_reduction_reaches_every_state_of_the_cached_search_deeper(
     redis_client: redis.Redis,
 ) -> None:
-    deep = {"tasks": 1, "depth": 8, "stop_at_first": True}
-    targets = (
-        Target(kind=Kind.RESURRECTION, op="rescue"),  # F6
-        Target(kind=Kind.STALE_COMPLETION, op="fail"),  # F8
-    )
-    cached = verify(redis_client, "naive", cache=True, reduce=False, targets=targets, **deep)
-    reduced = verify(redis_client, "naive", cache=True, reduce=True, targets=targets, **deep)
-    depths = {c.target: len(c.path) for c in reduced.found}
-    assert depths == {c.target: len(c.path) for c in cached.found}
-    assert sorted(depths.values()) == [8, 8]
-    print(reduced.transitions, cached.transitions, reduced.elapsed_s, cached.elapsed_s)
+    deeper = {"tasks": 1, "depth": 6, "stop_at_first": False, "targets": (Target(),)}
+    cached = verify(redis_client, "naive", cache=True, reduce=False, **deeper)
+    reduced = verify(redis_client, "naive", cache=True, reduce=True, **deeper)
+    assert reduced.seen == cached.seen
+    assert reduced.violating == cached.violating
+    assert reduced.transitions < cached.transitions  # crashes and janitor symmetry
 
 
 def test_a_snapshot_restores_the_same_state(redis_client: redis.Redis) -> None:
