@@ -27,7 +27,7 @@ from harness.commands.verify import EXIT_INTERRUPTED, EXIT_PASS, EXIT_VIOLATION
 from harness.errors import ConfigError
 from harness.explorer.actors import Action
 from harness.explorer.machine import queue_factory
-from harness.explorer.model import Target
+from harness.explorer.oracle import Target
 from harness.redis_server import redis_for
 from harness.verify.engine import Bounds, Outcome, Verifier
 from harness.verify.replay import Program, ProgramPolicy, program_of, read_violation

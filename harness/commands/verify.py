@@ -23,10 +23,10 @@ from typing import Any
 
 import redis
 
-from harness.checks.model import Kind
+from harness.checks.verdicts import Kind
 from harness.errors import ConfigError
 from harness.explorer.machine import queue_factory
-from harness.explorer.model import Target
+from harness.explorer.oracle import Target
 from harness.redis_server import redis_for
 from harness.verify.engine import Bounds, Progress, Verifier
 from harness.verify.story import tell, verdict_line

@@ -27,16 +27,16 @@ from typing import Protocol
 
 import redis
 
+from harness.contract import ManualClock
 from harness.explorer.actors import Action, Step
 from harness.explorer.machine import QueueFactory
-from harness.explorer.model import Finding, Target
+from harness.explorer.oracle import Finding, Target
 from harness.explorer.trace import Stage
 from harness.explorer.world import PRODUCER, World, WorldConfig
 from harness.verify.fingerprint import RedisReader, fingerprint
 from harness.verify.reduction import FIRST, child_sleep, first_idle_janitor_only
 from harness.verify.snapshot import Snapshot, quiet, restore, take
 from harness.verify.stepping import Light, VerifyWorld
-from reference_queue.clock import ManualClock
 
 # Every kind of step the search takes (new submits: the setup submits every task).
 ACTIONS: tuple[Action, ...] = (

@@ -42,7 +42,7 @@ import redis
 from redis.commands.core import Script
 
 from harness.explorer.actors import Actor, InFlight, Role
-from harness.explorer.model import Lease, Model
+from harness.explorer.oracle import Lease, Model
 from harness.explorer.world import World
 
 # Every key, sorted, as {name, type, contents...}; contents as Redis returns them.

@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.checks.model import Kind
+from harness.checks.verdicts import Kind
 from harness.errors import HistoryError
 from harness.explorer.actors import Action, Step
 from harness.explorer.world import World

@@ -19,15 +19,14 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
+from harness.contract import ManualClock, TaskId, TaskQueue, TaskView
 from harness.explorer.actors import Action, Actor, Step
-from harness.explorer.model import Model
+from harness.explorer.oracle import Model
 from harness.explorer.trace import HistoryLog, Trace
 from harness.explorer.world import CLOCK, World, WorldConfig
 from harness.verify.fingerprint import RedisReader, RedisState
-from reference_queue.clock import ManualClock
 from reference_queue.inspect import view_of
 from reference_queue.keys import Keys
-from reference_queue.types import TaskId, TaskQueue, TaskView
 
 _REFERENCE = ("reference_queue.naive", "reference_queue.safe")
 

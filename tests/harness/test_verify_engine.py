@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import redis
 
-from harness.checks.model import Kind
+from harness.checks.verdicts import Kind
 from harness.explorer.actors import Action, Step
 from harness.explorer.machine import queue_factory
-from harness.explorer.model import Target
+from harness.explorer.oracle import Target
 from harness.verify.engine import Bounds, Outcome, Verifier
 from harness.verify.fingerprint import fingerprint
 from harness.verify.snapshot import restore, take
