@@ -10,7 +10,8 @@ is kept: an op may not start before every op whose answer came before its invoke
 finished. Then the verify engine searches, breadth-first, the step-level schedules of
 that program (every interleaving of the ops' round trips, the clock jumping past the
 lease, crashes of processes that crashed or left an op unanswered) for one whose
-findings have the violation's kind. Breadth-first, the first one found is the
+findings have the violation's kind (the clock jumps at most once per re-queue in the
+program, at least once). Breadth-first, the first one found is the
 shortest: the reproduction is already shrunk.
 
 A violation no schedule reproduces is reported as such: it may come from outside the
@@ -151,6 +152,8 @@ class ProgramPolicy:
         self.by_actor: dict[str, list[ProgramOp]] = {}
         for op in program.ops:
             self.by_actor.setdefault(op.actor, []).append(op)
+        rescues = sum(1 for op in program.ops if op.action is Action.RESCUE)
+        self.max_advances = max(1, rescues)
 
     def started(self, path: tuple[Step, ...]) -> dict[str, int]:
         counts = dict.fromkeys(self.by_actor, 0)
@@ -162,7 +165,13 @@ class ProgramPolicy:
     def allowed(self, world: World, path: tuple[Step, ...], steps: list[Step]) -> list[Step]:
         started = self.started(path)
         done = self._finished(world, started)
-        return [s for s in steps if self._fits(s, started, done)]
+        # The clock matters to the janitors: no more jumps than rescues (at least one).
+        clock_ok = sum(1 for s in path if s.action is Action.ADVANCE) < self.max_advances
+        return [
+            s
+            for s in steps
+            if self._fits(s, started, done) and (clock_ok or s.action is not Action.ADVANCE)
+        ]
 
     def _finished(self, world: World, started: dict[str, int]) -> set[int]:
         done: set[int] = set()
@@ -185,4 +194,5 @@ class ProgramPolicy:
         return op.action is step.action and retry_ok and op.after <= done
 
     def key(self, path: tuple[Step, ...]) -> bytes:
-        return repr(sorted(self.started(path).items())).encode()
+        advances = sum(1 for s in path if s.action is Action.ADVANCE)
+        return repr((sorted(self.started(path).items()), advances)).encode()
