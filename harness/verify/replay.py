@@ -165,6 +165,8 @@ class ProgramPolicy:
     def allowed(self, world: World, path: tuple[Step, ...], steps: list[Step]) -> list[Step]:
         started = self.started(path)
         done = self._finished(world, started)
+        if not self._claims_returned_the_task(world, done):
+            return []  # a claim came back empty or with another task: not the observed run
         # The clock matters to the janitors: no more jumps than rescues (at least one).
         clock_ok = sum(1 for s in path if s.action is Action.ADVANCE) < self.max_advances
         return [
@@ -180,6 +182,22 @@ class ProgramPolicy:
             finished = count if world.actors[actor].idle else count - 1
             done.update(op.index for op in ops[:finished])
         return done
+
+    def _claims_returned_the_task(self, world: World, done: set[int]) -> bool:
+        """Every finished claim of the program returned the task, as it did in the run
+        (the model keeps one lease per claim that returned a task, per worker id)."""
+        for actor, ops in self.by_actor.items():
+            claims = sum(1 for op in ops if op.action is Action.CLAIM and op.index in done)
+            if not claims:
+                continue
+            leases = sum(
+                len(held)
+                for worker, held in world.model.leases.items()
+                if worker == actor or worker.startswith(f"{actor}.")
+            )
+            if leases < claims:
+                return False
+        return True
 
     def _fits(self, step: Step, started: dict[str, int], done: set[int]) -> bool:
         if step.action in (Action.STEP, Action.ADVANCE):
