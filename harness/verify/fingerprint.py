@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 from types import GeneratorType
@@ -159,15 +158,21 @@ def _flight(flight: InFlight, ranks: dict[int, int]) -> tuple[Any, ...]:
     )
 
 
-def generator_frames(gen: Any) -> Iterable[tuple[Any, ...]]:
-    """Code position and locals of a paused generator and those it delegates to."""
-    while isinstance(gen, GeneratorType) and gen.gi_frame is not None:
-        frame = gen.gi_frame
+def generator_frames(gen: Any) -> list[tuple[Any, ...]]:
+    """Code position and locals of a paused generator and those it delegates to.
+
+    A list, not a generator: the caller's reference keeps the chain alive while it is
+    read (a dropped outer generator would be closed, and its delegate with it)."""
+    frames: list[tuple[Any, ...]] = []
+    step = gen
+    while isinstance(step, GeneratorType) and step.gi_frame is not None:
+        frame = step.gi_frame
         local = sorted(
             (k, canonical(v)) for k, v in frame.f_locals.items() if k not in _SKIPPED_LOCALS
         )
-        yield (frame.f_code.co_qualname, frame.f_lasti, tuple(local))
-        gen = gen.gi_yieldfrom
+        frames.append((frame.f_code.co_qualname, frame.f_lasti, tuple(local)))
+        step = step.gi_yieldfrom
+    return frames
 
 
 def canonical(value: Any) -> Any:
