@@ -30,7 +30,7 @@ from harness.checks.verdicts import Kind
 from harness.explorer.machine import queue_factory
 from harness.explorer.oracle import Target
 from harness.redis_server import redis_for
-from harness.verify.engine import Bounds, Outcome, Verifier
+from harness.verify.engine import Bounds, Verifier, VerifyResult
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out" / "verify.json"
@@ -44,7 +44,7 @@ RACES: dict[str, Target] = {
 }
 
 
-def search(client: redis.Redis, impl: str, bounds: Bounds) -> Outcome:
+def search(client: redis.Redis, impl: str, bounds: Bounds) -> VerifyResult:
     verifier = Verifier(client, queue_factory(impl), bounds)
     try:
         return verifier.run()
@@ -52,7 +52,7 @@ def search(client: redis.Redis, impl: str, bounds: Bounds) -> Outcome:
         verifier.close()
 
 
-def figures(outcome: Outcome) -> dict[str, Any]:
+def figures(outcome: VerifyResult) -> dict[str, Any]:
     elapsed = outcome.elapsed_s
     return {
         "depth_done": outcome.depth_done,

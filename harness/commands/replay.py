@@ -29,7 +29,7 @@ from harness.explorer.actors import Action
 from harness.explorer.machine import queue_factory
 from harness.explorer.oracle import Target
 from harness.redis_server import redis_for
-from harness.verify.engine import Bounds, Outcome, Verifier
+from harness.verify.engine import Bounds, Verifier, VerifyResult
 from harness.verify.replay import Program, ProgramPolicy, program_of, read_violation
 from harness.verify.story import tell
 from reference_queue.errors import UnknownImplError
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _text(
-    client: redis.Redis, factory: Any, outcome: Outcome, ref: str, *, impl: str, lease: float
+    client: redis.Redis, factory: Any, outcome: VerifyResult, ref: str, *, impl: str, lease: float
 ) -> str:
     if not outcome.found:
         why = "out of time" if outcome.timed_out else f"up to depth {outcome.depth_done}"

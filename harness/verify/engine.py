@@ -84,7 +84,7 @@ class Progress:
 
 
 @dataclass(slots=True, kw_only=True)
-class Outcome:
+class VerifyResult:
     """What a search did: the shortest counterexample per target, and the figures."""
 
     bounds: Bounds
@@ -141,18 +141,18 @@ class Verifier:
         self.world = VerifyWorld(queue, clock, config, RedisReader(self.raw))
         self.snapshots: dict[tuple[Step, ...], Snapshot] = {}
         self.visited: dict[bytes, frozenset[Step]] = {}
-        self.outcome = Outcome(bounds=bounds)
+        self.result = VerifyResult(bounds=bounds)
         self.started = time.perf_counter()
 
-    def run(self, progress: Callable[[Progress], None] | None = None) -> Outcome:
+    def run(self, progress: Callable[[Progress], None] | None = None) -> VerifyResult:
         started = self.started = time.perf_counter()
         try:
             self._search(progress or (lambda _: None), started)
         except KeyboardInterrupt:
-            self.outcome.interrupted = True
+            self.result.interrupted = True
         finally:
-            self.outcome.elapsed_s = time.perf_counter() - started
-        return self.outcome
+            self.result.elapsed_s = time.perf_counter() - started
+        return self.result
 
     def close(self) -> None:
         self.raw.close()
@@ -169,19 +169,19 @@ class Verifier:
                 now = time.perf_counter()
                 budget = self.bounds.budget_s
                 if budget is not None and now - started > budget:
-                    self.outcome.timed_out = True
+                    self.result.timed_out = True
                     return
                 if now - last >= 1.0:
                     last = now
                     progress(self._progress(depth, len(frontier) + len(following), now - started))
             self._forget(following)
-            self.outcome.depth_done = depth + 1
+            self.result.depth_done = depth + 1
             frontier = following
             if not frontier:
                 break
 
     def _progress(self, depth: int, frontier: int, elapsed: float) -> Progress:
-        o = self.outcome
+        o = self.result
         return Progress(
             depth=depth + 1,
             states=len(o.seen),
@@ -196,10 +196,10 @@ class Verifier:
         for _ in range(self.bounds.tasks):
             world.run_to_end(Step(actor=PRODUCER, action=Action.SUBMIT))
         world.stage = Stage.SEARCH
-        self.outcome.setup = world.trace.steps(Stage.SETUP)
+        self.result.setup = world.trace.steps(Stage.SETUP)
         self.snapshots[()] = take(world)
         root_fp = self._fingerprint(())
-        self.outcome.seen.add(root_fp)
+        self.result.seen.add(root_fp)
         self.visited[root_fp] = frozenset()
         return Node(path=(), anchor=0)
 
@@ -233,7 +233,7 @@ class Verifier:
     def _expand(self, node: Node, following: list[Node]) -> bool:
         """Take every step out of ``node``; True when a counterexample was found."""
         self._restore(node)
-        self.outcome.expanded += 1
+        self.result.expanded += 1
         steps = self.enabled()
         if self.policy is not None:
             steps = self.policy.allowed(self.world, node.path, steps)
@@ -257,12 +257,12 @@ class Verifier:
     def _take(self, node: Node, step: Step, explored: list[Step], following: list[Node]) -> bool:
         world, bounds = self.world, self.bounds
         found = world.perform(step)
-        self.outcome.transitions += 1
+        self.result.transitions += 1
         path = (*node.path, step)
         if found and self._judge(path, found) and bounds.stop_at_first:
             return True
         fp = self._fingerprint(path)
-        self.outcome.seen.add(fp)
+        self.result.seen.add(fp)
         asleep = child_sleep(node.asleep, explored, step) if bounds.reduce else frozenset()
         child = self._child(fp, path, node, asleep)
         if child is not None and len(path) < bounds.depth:
@@ -280,10 +280,10 @@ class Verifier:
 
     def _judge(self, path: tuple[Step, ...], found: list[Finding]) -> bool:
         """Record counterexamples; True once every target has one."""
-        outcome = self.outcome
+        result = self.result
         for f in found:
-            outcome.violating.setdefault(str(f.kind), len(path))
-        done = {c.target for c in outcome.found}
+            result.violating.setdefault(str(f.kind), len(path))
+        done = {c.target for c in result.found}
         for target in self.bounds.targets:
             matching = tuple(f for f in found if target.matches(f))
             if matching and target not in done:
@@ -291,8 +291,8 @@ class Verifier:
                 found_one = Counterexample(
                     target=target, path=path, findings=matching, elapsed_s=elapsed
                 )
-                outcome.found.append(found_one)
-        return len(outcome.found) == len(self.bounds.targets)
+                result.found.append(found_one)
+        return len(result.found) == len(self.bounds.targets)
 
     def _child(
         self, fp: bytes, path: tuple[Step, ...], parent: Node, asleep: frozenset[Step]

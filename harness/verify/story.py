@@ -14,14 +14,14 @@ from harness.explorer.machine import QueueFactory
 from harness.explorer.search import replay
 from harness.explorer.story import MEANING, regression_test, steps_table
 from harness.explorer.world import WorldConfig
-from harness.verify.engine import Bounds, Counterexample, Outcome
+from harness.verify.engine import Bounds, Counterexample, VerifyResult
 
 
 def scope(bounds: Bounds) -> str:
     return f"{bounds.workers} workers, {bounds.janitors} janitors, {bounds.tasks} tasks"
 
 
-def verdict_line(outcome: Outcome) -> str:
+def verdict_line(outcome: VerifyResult) -> str:
     bounds = outcome.bounds
     states = len(outcome.seen)
     if outcome.interrupted or outcome.timed_out:
@@ -51,7 +51,7 @@ def label(found: Counterexample) -> str:
 def tell(
     client: redis.Redis,
     factory: QueueFactory,
-    outcome: Outcome,
+    outcome: VerifyResult,
     found: Counterexample,
     *,
     impl: str,

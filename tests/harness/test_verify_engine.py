@@ -14,7 +14,7 @@ from harness.checks.verdicts import Kind
 from harness.explorer.actors import Action, Step
 from harness.explorer.machine import queue_factory
 from harness.explorer.oracle import Target
-from harness.verify.engine import Bounds, Outcome, Verifier
+from harness.verify.engine import Bounds, Verifier, VerifyResult
 from harness.verify.fingerprint import fingerprint
 from harness.verify.snapshot import restore, take
 
@@ -22,7 +22,7 @@ NAIVE = queue_factory("naive")
 SAFE = queue_factory("safe")
 
 
-def verify(client: redis.Redis, impl: str, **bounds: object) -> Outcome:
+def verify(client: redis.Redis, impl: str, **bounds: object) -> VerifyResult:
     verifier = Verifier(client, NAIVE if impl == "naive" else SAFE, Bounds(**bounds))  # type: ignore[arg-type]
     try:
         return verifier.run()
