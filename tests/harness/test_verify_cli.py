@@ -92,3 +92,17 @@ def test_replay_unknown_violation_is_exit_2(
     code = main(["replay", str(run_dir), "--violation", "stale_completion-9"])
     assert code == 2
     assert "has 1 stale_completion violation(s)" in capsys.readouterr().err
+
+
+def test_the_printed_regression_test_fails_while_the_race_is_there(
+    redis_client: redis.Redis, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["verify", "--impl", "naive", "--tasks", "1", "--depth", "3"])
+    out = capsys.readouterr().out
+    source = out.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, object] = {}
+    exec(compile(source, "<regression test>", "exec"), namespace)  # the text verify printed
+    test = namespace["test_no_lost_naive"]
+    assert callable(test)
+    with pytest.raises(AssertionError):
+        test(redis_client)  # the naive queue still loses the task
