@@ -118,4 +118,6 @@ def _text(
         )
     found = outcome.found[0]
     head = f"reproduced {ref} in {len(found.path)} steps (the shortest consistent schedule)"
-    return head + "\n\n" + tell(client, factory, outcome, found, impl=impl, lease_timeout=lease)
+    story = tell(client, factory, outcome, found, impl=impl, lease_timeout=lease,
+                 found_by=f"harness replay {ref}")  # fmt: skip
+    return head + "\n\n" + story

@@ -56,6 +56,7 @@ def tell(
     *,
     impl: str,
     lease_timeout: float,
+    found_by: str = "harness verify",
 ) -> str:
     """One counterexample as markdown: meaning, table, regression test."""
     bounds = outcome.bounds
@@ -63,7 +64,7 @@ def tell(
     world = replay(client, factory, found.path, setup=outcome.setup, config=config, drain=False)
     first = found.findings[0]
     test = regression_test(impl, first.kind, world, lease_timeout=lease_timeout)
-    test = test.replace("`harness hunt", "`harness verify")  # found by verify, not hunt
+    test = test.replace("`harness hunt", f"`{found_by}")  # the story module names the hunt
     return "\n".join(
         [
             f"## {label(found)}: {len(found.path)} steps (shortest: breadth-first)",
