@@ -64,6 +64,7 @@ class Bounds:
     reduce: bool = True
     stop_at_first: bool = True  # stop once every target has a counterexample
     budget_s: float | None = None  # give up (``timed_out``) after this many seconds
+    cheap_undo: bool = True  # False: every sibling from a full restore (for tests)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -241,15 +242,22 @@ class Verifier:
         if node.only is not None:
             todo = [s for s in todo if s in node.only]
         explored: list[Step] = []
-        parent = Light.of(self.world) if any(map(self.world.redis_free, todo)) else None
-        first, light = True, False  # light: the last step sent nothing to Redis
-        for step in todo:
-            if light and parent is not None:
-                parent.put_back(self.world)  # nothing reached Redis: no RESTORE needed
-            elif not first:
+        # ``parent`` shares the generators in flight: it is taken again after every
+        # full restore, whose replay made new ones (the old may have been stepped).
+        parent = Light.of(self.world)
+        cheap = False  # the last step can be undone by putting ``parent`` back
+        for n, step in enumerate(todo):
+            if n and cheap:
+                parent.put_back(self.world)  # its keys were restored with the last read
+            elif n:
                 self._restore(node)
-            first, light = False, self.world.redis_free(step)
-            if self._take(node, step, explored, following):
+                parent = Light.of(self.world)
+            cheap = self.bounds.cheap_undo and self.world.starts_fresh(step)
+            if cheap and n < len(todo) - 1:
+                self.world.rewind_to = parent.state.dumped
+            found = self._take(node, step, explored, following)
+            self.world.rewind_to = None  # unread: the step sent nothing, the keys stand
+            if found:
                 return True
             explored.append(step)
         return False

@@ -82,13 +82,26 @@ class RedisReader:
     ``raw`` must not decode replies (DUMP payloads are binary)."""
 
     def __init__(self, raw: redis.Redis) -> None:
+        self._raw = raw
         self._script: Script = raw.register_script(_REDIS_STATE_LUA)
 
-    def read(self) -> RedisState:
+    def read(self, then_restore: Dumped | None = None) -> RedisState:
+        """The database now; with ``then_restore``, the same round trip then puts these
+        keys back (one MULTI: the read, ``FLUSHDB``, a ``RESTORE`` per key)."""
+        if then_restore is None:
+            return self._parse(self._script())
+        pipe = self._raw.pipeline(transaction=True)
+        self._script(client=pipe)
+        pipe.flushdb()
+        for name, ttl, payload in then_restore:
+            pipe.restore(name, ttl, payload, replace=True)
+        return self._parse(pipe.execute()[0])
+
+    def _parse(self, rows: Any) -> RedisState:
         parts: list[bytes] = []
         dumped: list[tuple[bytes, int, bytes]] = []
         contents: dict[bytes, list[bytes]] = {}
-        for name, kind, body, ttl, payload in self._script():
+        for name, kind, body, ttl, payload in rows:
             items: list[bytes] = [x if isinstance(x, bytes) else str(x).encode() for x in body]
             contents[name] = items
             if kind == b"hash":

@@ -9,9 +9,11 @@ membership: the same three facts ``reference_queue.inspect`` reads). Any other q
 is inspected through its own ``inspect`` as in the explorer, one extra round trip.
 
 :class:`Light` saves and puts back the Python side of a state *with* operations in
-flight (the generators are shared, not copied): good for undoing a step that sent
-nothing to Redis and left every generator as it was — the clock moving, or an idle
-actor crashing.
+flight (the generators are shared, not copied): good for undoing a step that left
+every generator as it was — the clock moving, an idle actor crashing, or an idle actor
+starting an operation. When such a step talks to Redis, ``rewind_to`` has the read
+after it put the previous keys back in the same round trip, so undoing it costs no
+round trip of its own.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ import copy
 from dataclasses import dataclass
 
 from harness.contract import ManualClock, TaskId, TaskQueue, TaskView
-from harness.explorer.actors import Action, Actor, Step
+from harness.explorer.actors import Actor, Step
 from harness.explorer.oracle import Model
 from harness.explorer.trace import HistoryLog, Trace
 from harness.explorer.world import CLOCK, World, WorldConfig
-from harness.verify.fingerprint import RedisReader, RedisState
+from harness.verify.fingerprint import Dumped, RedisReader, RedisState
 from reference_queue.inspect import view_of
 from reference_queue.keys import Keys
 
@@ -40,21 +42,23 @@ class VerifyWorld(World):
         super().__init__(queue, clock, config)
         self.reader = reader
         self.state: RedisState = reader.read()
+        # Keys to put back in the same round trip as the next read (see ``rewind``).
+        self.rewind_to: Dumped | None = None
         keys = getattr(queue, "keys", None)
         reference = type(queue).__module__ in _REFERENCE and isinstance(keys, Keys)
         self._keys = keys if reference else None
 
     def views(self) -> dict[str, TaskView | None]:
-        self.state = self.reader.read()
+        self.state, self.rewind_to = self.reader.read(self.rewind_to), None
         if self._keys is None:
             return super().views()
         return derived_views(self.state, self._keys, self.submitted)
 
-    def redis_free(self, step: Step) -> bool:
-        """Whether ``step`` sends nothing to Redis and leaves every generator as it is."""
-        if step.actor == CLOCK:
-            return True
-        return step.action is Action.CRASH and self.actors[step.actor].idle
+    def starts_fresh(self, step: Step) -> bool:
+        """Whether ``step`` leaves every generator in flight as it was (it starts a new
+        operation, or moves the clock, or crashes an idle actor): then the state before
+        it is the Redis keys read then plus a :class:`Light` copy."""
+        return step.actor == CLOCK or self.actors[step.actor].idle
 
 
 def derived_views(state: RedisState, keys: Keys, task_ids: list[str]) -> dict[str, TaskView | None]:

@@ -78,6 +78,17 @@ def test_reduction_reaches_every_state_of_the_cached_search_deeper(
     assert reduced.transitions < cached.transitions  # crashes and janitor symmetry
 
 
+def test_undoing_a_fresh_start_in_place_equals_restoring_from_snapshots(
+    redis_client: redis.Redis,
+) -> None:
+    small = {"tasks": 2, "depth": 4, "stop_at_first": False, "targets": (Target(),)}
+    fast = verify(redis_client, "naive", cheap_undo=True, **small)
+    full = verify(redis_client, "naive", cheap_undo=False, **small)
+    assert fast.seen == full.seen
+    assert fast.violating == full.violating
+    assert fast.transitions == full.transitions
+
+
 def test_a_snapshot_restores_the_same_state(redis_client: redis.Redis) -> None:
     verifier = Verifier(redis_client, NAIVE, Bounds(tasks=2, depth=1))
     verifier.setup()
