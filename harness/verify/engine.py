@@ -15,7 +15,11 @@ set that is not a superset of the one it was expanded with is expanded again for
 transitions it skipped. Both off is the plain search the soundness test compares to.
 
 States are restored from snapshots (``snapshot.py``): a quiet state's own snapshot, or
-the nearest quiet ancestor's plus a replay of the steps since.
+the nearest quiet ancestor's plus a replay of the steps since. Between siblings, a step
+that left every operation in flight untouched (it started a new one, moved the clock,
+or crashed an idle actor) is undone in place instead: the read after it also put the
+parent's keys back, in the same MULTI, and the Python side comes from a copy
+(``stepping.Light``).
 """
 
 from __future__ import annotations
