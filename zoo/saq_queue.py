@@ -182,7 +182,7 @@ class SaqQueue:
         if job is None:
             return None
         # saq/worker.py Worker.process, before it runs the function:
-        job.started = saq.worker.now()
+        job.started = _now_ms()  # saq.worker.now, re-pointed at the same function
         job.attempts += 1
         job.worker_id = worker
         await job.update(status=Status.ACTIVE)
