@@ -138,6 +138,8 @@ class TaskiqQueue:
 
     async def _claim(self, worker: WorkerId) -> Claim | None:
         broker = await self._broker(worker)
+        if self._last_delivered() == "":  # the database was flushed under us (the explorer)
+            await broker._declare_consumer_group()  # what broker.startup() does
         if worker not in self._next:
             if worker not in self._listening and not self._undelivered():
                 return None  # listen() would only XREADGROUP an empty stream, forever
@@ -217,10 +219,10 @@ class TaskiqQueue:
     def _last_delivered(self) -> str:
         groups = self._sync.xinfo_groups(STREAM) if self._sync.exists(STREAM) else []
         found = [g for g in groups if g["name"] == GROUP]  # type: ignore[union-attr]
-        return str(found[0]["last-delivered-id"]) if found else "0-0"
+        return str(found[0]["last-delivered-id"]) if found else ""
 
     def _undelivered(self) -> list[str]:
-        last = _id(self._last_delivered())
+        last = _id(self._last_delivered() or "0-0")
         return [entry for entry, _ in self._entries() if _id(entry) > last]
 
     def _pending_entries(self) -> dict[str, dict[str, Any]]:
