@@ -42,7 +42,7 @@ from redis.exceptions import NoScriptError
 
 from harness.contract import Clock
 
-__all__ = ["CLOCK", "Crashed", "Gate", "name_scripts", "run", "stepped"]
+__all__ = ["BEFORE", "CLOCK", "Crashed", "Gate", "name_scripts", "run", "stepped"]
 
 T = TypeVar("T")
 
@@ -54,6 +54,10 @@ HOUSEKEEPING = frozenset({"info", "script_load", "client_setname", "client_setin
 
 CLOCK: contextvars.ContextVar[Clock | None] = contextvars.ContextVar("zoo_clock", default=None)
 _GATE: contextvars.ContextVar[Gate | None] = contextvars.ContextVar("zoo_gate", default=None)
+BEFORE: contextvars.ContextVar[Callable[[str], Awaitable[None]] | None] = contextvars.ContextVar(
+    "zoo_before", default=None
+)
+"""A hook awaited before every command a task sends (it may park the task there)."""
 
 
 class Crashed(Exception):
@@ -139,6 +143,9 @@ def _install_gate() -> None:
 
     @functools.wraps(plain_command)
     async def execute_command(self: Redis, *args: Any, **options: Any) -> Any:
+        hook = BEFORE.get()
+        if hook is not None:
+            await hook(_command_name(args))
         gate = _GATE.get()
         if gate is None or _command_name(args) in HOUSEKEEPING:
             return await plain_command(self, *args, **options)

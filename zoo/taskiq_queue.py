@@ -15,9 +15,9 @@ message per read, so every message a worker holds is one the harness saw it clai
   recovery happens in ``claim`` (returns ``[]``);
 - inspect: the stream, the group's pending entries and the acks this adapter made.
 
-``listen()`` loops forever; ``claim`` runs it as a free task and returns ``None`` when the
-stream has nothing undelivered and the loop is back at its XREADGROUP (the generator is then
-dropped there and a fresh ``listen()``, which starts at the same XREADGROUP, replaces it).
+``listen()`` loops forever; ``claim`` runs it as a task parked just before any XREADGROUP that
+would find nothing undelivered, and then returns ``None`` (the generator is dropped there,
+before sending, and a fresh ``listen()``, which starts at that same XREADGROUP, replaces it).
 Claim's round trips are not crash points: each of them alone is the claim (the read, or the
 reclaim whose entries the harness then sees delivered).
 
@@ -31,8 +31,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
-from collections.abc import AsyncGenerator, Mapping
-from typing import Any
+from collections.abc import AsyncGenerator, Callable, Mapping
+from typing import Any, TypeVar
 
 import redis
 from taskiq.acks import AckableMessage
@@ -55,14 +55,15 @@ from harness.contract import (
     WallClock,
     WorkerId,
 )
-from zoo.aioloop import run, stepped
+from zoo.aioloop import BEFORE, run, stepped
 
 __all__ = ["TaskiqQueue"]
+
+T = TypeVar("T")
 
 STREAM = "zoo"
 GROUP = "taskiq"  # the broker's default consumer group
 XREAD_BLOCK_MS = 10
-IDLE_LOOP_WAIT_S = 0.5  # real time allowed for a listen() pass that finds nothing
 
 
 class TaskiqQueue:
@@ -140,22 +141,21 @@ class TaskiqQueue:
         broker = await self._broker(worker)
         if self._last_delivered() == "":  # the database was flushed under us (the explorer)
             await broker._declare_consumer_group()  # what broker.startup() does
+        idle = asyncio.Event()
         if worker not in self._next:
-            if worker not in self._listening and not self._undelivered():
-                return None  # listen() would only XREADGROUP an empty stream, forever
             listening = self._listening.setdefault(worker, broker.listen())
-            free = contextvars.Context()  # claim's own round trips are not gated (docstring)
-            self._next[worker] = asyncio.get_running_loop().create_task(
-                anext_message(listening), context=free
-            )
+            self._next[worker] = self._advance(listening, idle)
         pending = self._next[worker]
-        done, _ = await asyncio.wait({pending}, timeout=IDLE_LOOP_WAIT_S)
-        if not done and not self._undelivered():  # back at an XREADGROUP that finds nothing
+        waiting: asyncio.Future[Any] = asyncio.ensure_future(idle.wait())
+        either: set[asyncio.Future[Any]] = {pending, waiting}
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        if not pending.done():  # parked before an XREADGROUP that would find nothing
             pending.cancel()
             del self._next[worker], self._listening[worker]
             return None
-        message = await pending
         del self._next[worker]
+        message = pending.result()
         body = json.loads(message.data)
         entry = self._entry_of(message)
         return Claim(
@@ -165,6 +165,20 @@ class TaskiqQueue:
             token=entry,
             expires_at=self.clock.now() + self.lease_timeout,
         )
+
+    def _advance(
+        self, listening: AsyncGenerator[AckableMessage, None], idle: asyncio.Event
+    ) -> asyncio.Task[AckableMessage]:
+        """The next item of ``listen()``, parked before an XREADGROUP with nothing to read."""
+
+        async def before(command: str) -> None:
+            if command == "xreadgroup" and not self._undelivered():
+                idle.set()
+                await asyncio.Event().wait()  # parked: cancelled there, nothing sent
+
+        free = contextvars.Context()  # claim's own round trips are not gated (docstring)
+        free.run(BEFORE.set, before)
+        return asyncio.get_running_loop().create_task(anext_message(listening), context=free)
 
     def complete(
         self, task_id: TaskId, worker: WorkerId, token: str | None, result: str | None = None
@@ -189,26 +203,24 @@ class TaskiqQueue:
         return {"completed": Outcome.COMPLETED, "failed": Outcome.FAILED}.get(how, Outcome.PENDING)
 
     def heartbeat(self, worker: WorkerId) -> Steps[int]:
-        return stepped(_nothing(0), clock=self.clock)
+        return _at_once(lambda: 0)
 
     def rescue_expired(self) -> Steps[list[TaskId]]:
-        return stepped(_nothing([]), clock=self.clock)
+        return _at_once(list)
 
     def inspect(self, task_id: TaskId) -> Steps[TaskView | None]:
-        return stepped(_nothing(self._view(task_id)), clock=self.clock)
+        return _at_once(lambda: self._view(task_id))
 
     def stats(self) -> Steps[QueueStats]:
+        return _at_once(self._stats)
+
+    def _stats(self) -> QueueStats:
         acked = list(self._acked.values())
-        return stepped(
-            _nothing(
-                QueueStats(
-                    pending=len(self._undelivered()),
-                    processing=len(self._pending_entries()),
-                    completed=acked.count("completed"),
-                    failed=acked.count("failed"),
-                )
-            ),
-            clock=self.clock,
+        return QueueStats(
+            pending=len(self._undelivered()),
+            processing=len(self._pending_entries()),
+            completed=acked.count("completed"),
+            failed=acked.count("failed"),
         )
 
     # ---- Redis state, read with the harness's own (ungated) client ------------------------
@@ -296,8 +308,10 @@ async def anext_message(listening: AsyncGenerator[AckableMessage, None]) -> Acka
     return await anext(listening)
 
 
-async def _nothing(value: Any) -> Any:
-    return value
+def _at_once(compute: Callable[[], T]) -> Steps[T]:
+    """An operation with no library round trip to step (reads use the harness's client)."""
+    return compute()
+    yield  # unreachable: makes this a generator, an operation that never stops between steps
 
 
 def _id(entry: str) -> tuple[int, int]:
