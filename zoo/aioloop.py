@@ -42,7 +42,7 @@ from redis.exceptions import NoScriptError
 
 from harness.contract import Clock
 
-__all__ = ["BEFORE", "CLOCK", "Crashed", "Gate", "name_scripts", "run", "stepped"]
+__all__ = ["BEFORE", "CLOCK", "Crashed", "Gate", "close_soon", "name_scripts", "run", "stepped"]
 
 T = TypeVar("T")
 
@@ -198,6 +198,13 @@ def _submit(
     return context.run(
         asyncio.run_coroutine_threadsafe, _in_context(coro, clock, gate), _LOOP.get()
     )
+
+
+def close_soon(close: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+    """Schedule a clean-up on the loop without waiting (for finalizers of dropped adapters)."""
+    loop = _LOOP.get()
+    if loop.is_running():
+        asyncio.run_coroutine_threadsafe(close(), loop)
 
 
 def run(coro: Coroutine[Any, Any, T], *, clock: Clock | None = None) -> T:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -53,7 +54,7 @@ from harness.contract import (
     WallClock,
     WorkerId,
 )
-from zoo.aioloop import name_scripts, run, stepped
+from zoo.aioloop import close_soon, name_scripts, run, stepped
 
 __all__ = ["BullmqQueue"]
 
@@ -130,6 +131,8 @@ class BullmqQueue:
         self.max_stalled_count = max_stalled_count
         self._sync = client
         self._client = async_client(client)
+        # The explorer drops adapters without closing them: close their connections then.
+        self._closer = weakref.finalize(self, close_soon, self._client.aclose)
         self._opts: dict[str, Any] = {
             "connection": self._client,
             "autorun": False,
@@ -322,6 +325,7 @@ class BullmqQueue:
 
     def close(self) -> None:
         """Close the library's connections (the adapter is unusable afterwards)."""
+        self._closer.detach()
         run(self._client.aclose())
 
 

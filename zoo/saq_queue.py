@@ -29,6 +29,7 @@ sweep lock (SETEX ``lock`` seconds) and completed jobs' TTL are Redis expiries, 
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -58,7 +59,7 @@ from harness.contract import (
     WallClock,
     WorkerId,
 )
-from zoo.aioloop import CLOCK, run, stepped
+from zoo.aioloop import CLOCK, close_soon, run, stepped
 
 __all__ = ["SaqQueue"]
 
@@ -153,6 +154,8 @@ class SaqQueue:
             db=kwargs.get("db", 0), password=kwargs.get("password"),
         )  # fmt: skip
         self._queue: RedisQueue = run(self._make_queue())
+        # The explorer drops adapters without closing them: close their connections then.
+        self._closer = weakref.finalize(self, close_soon, self._queue.disconnect)
         self._held: dict[tuple[WorkerId, str], Job] = {}
 
     async def _make_queue(self) -> RedisQueue:
@@ -303,7 +306,8 @@ class SaqQueue:
             await self._client.pexpire(key, left - advance_ms)
 
     def close(self) -> None:
-        run(self._client.aclose())
+        self._closer.detach()
+        run(self._queue.disconnect())
 
 
 def _status(record: str, copies: int, in_active: bool) -> TaskStatus:

@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import json
-from collections.abc import AsyncGenerator, Callable, Mapping
+import weakref
+from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping
 from typing import Any, TypeVar
 
 import redis
@@ -55,7 +57,7 @@ from harness.contract import (
     WallClock,
     WorkerId,
 )
-from zoo.aioloop import BEFORE, run, stepped
+from zoo.aioloop import BEFORE, close_soon, run, stepped
 
 __all__ = ["TaskiqQueue"]
 
@@ -106,6 +108,8 @@ class TaskiqQueue:
         self._next: dict[WorkerId, asyncio.Future[AckableMessage]] = {}
         self._acked: dict[str, str] = {}  # entry id -> completed / failed / retried
         self._producer = run(self._broker(WorkerId("producer")))
+        # The explorer drops adapters without closing them: close their connections then.
+        self._closer = weakref.finalize(self, close_soon, self._shutdown)
 
     async def _broker(self, worker: WorkerId) -> RedisStreamBroker:
         if worker not in self._brokers:
@@ -295,13 +299,22 @@ class TaskiqQueue:
             )
 
     def close(self) -> None:
-        run(self._close())
+        self._closer.detach()
+        run(self._shutdown())
 
-    async def _close(self) -> None:
-        for pending in self._next.values():
-            pending.cancel()
-        for broker in self._brokers.values():
-            await broker.shutdown()
+    @property
+    def _shutdown(self) -> Callable[[], Coroutine[Any, Any, None]]:
+        """A clean-up that holds the brokers, not the adapter (so a finalizer can hold it)."""
+        return functools.partial(_shutdown, self._brokers, self._next)
+
+
+async def _shutdown(
+    brokers: Mapping[WorkerId, RedisStreamBroker], parked: Mapping[WorkerId, asyncio.Future[Any]]
+) -> None:
+    for pending in parked.values():
+        pending.cancel()
+    for broker in brokers.values():
+        await broker.shutdown()
 
 
 async def anext_message(listening: AsyncGenerator[AckableMessage, None]) -> AckableMessage:

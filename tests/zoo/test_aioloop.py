@@ -23,7 +23,9 @@ def aio(redis_url: str, redis_client: redis.Redis) -> Iterator[AsyncRedis]:
 async def three_round_trips(client: AsyncRedis) -> str:
     await client.set("a", 1)
     async with client.pipeline(transaction=True) as pipe:
-        await pipe.incr("a").incr("a").execute()
+        pipe.incr("a")
+        pipe.incr("a")
+        await pipe.execute()
     try:
         await client.set("b", 1)
     finally:
@@ -38,7 +40,10 @@ def test_a_coroutine_stops_between_its_round_trips(aio: AsyncRedis) -> None:
 
 
 def test_a_single_round_trip_never_stops(aio: AsyncRedis, redis_client: redis.Redis) -> None:
-    actor = start(stepped(aio.set("k", "v")))
+    async def one() -> None:
+        await aio.set("k", "v")
+
+    actor = start(stepped(one()))
     assert actor.step().done
     assert actor.points == []
     assert redis_client.get("k") == "v"
@@ -59,7 +64,10 @@ def test_a_script_loaded_after_noscript_is_one_round_trip(aio: AsyncRedis) -> No
         await script(keys=["n"])
         return int(await script(keys=["n"]))
 
-    run(aio.script_flush())
+    async def flush() -> None:
+        await aio.script_flush()
+
+    run(flush())
     actor = start(stepped(twice()))
     assert actor.finish() == 2
     assert actor.points == ["after_evalsha"]  # not a stop for the SCRIPT LOAD nor the retry
