@@ -53,6 +53,7 @@ def test_token_fenced_completion_refuses_a_worker_whose_lock_was_taken_over(buil
     cb = drive(q.claim(B))
     assert (cb.task_id, cb.attempt) == ("t1", 2)
     assert ca.token != cb.token
+    assert drive(q.heartbeat(A)) == 0  # extendLocks refuses A's token too
     assert drive(q.complete(ca.task_id, A, ca.token)) is Outcome.LEASE_LOST  # "Lock mismatch"
     assert status(q, "t1") is TaskStatus.PROCESSING  # B's claim is untouched
     assert drive(q.complete(cb.task_id, B, cb.token)) is Outcome.COMPLETED
