@@ -91,6 +91,8 @@ class TaskiqQueue:
             "when data durability is required."
         ),
     )
+    # Stuck-until-something-new and unfenced XACK: no matching upstream issue found; #131
+    # (leftover reclaim lock) does not reproduce in 1.2.4 (tests/zoo/test_taskiq_queue.py).
     upstream_issues: Mapping[str, str] = {}
 
     def __init__(
