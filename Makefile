@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,zoo]'  # zoo: the real libraries on trial (tests/zoo)
 	touch $(STAMP)
 
 ## The main job: naive vs safe under the note's own tests, one side-by-side race report.
