@@ -23,7 +23,7 @@ from typing import Any
 
 from harness.checks.promises import Standing
 from harness.checks.verdicts import Kind
-from harness.commands.hunt import parse_budget
+from harness.duration import parse_duration
 from harness.errors import ConfigError
 from harness.explorer.hunt import HUNTED, HuntPlan
 from harness.explorer.hypothesis_profiles import PROFILES, profile
@@ -79,7 +79,7 @@ def libraries(text: str | None) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     chosen = libraries(args.libraries)
-    budget = parse_budget(args.budget_per_library)
+    budget = parse_duration(args.budget_per_library, flag="--budget-per-library")
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.ERROR)
     out: Path = args.out or Path("reports") / (time.strftime("%Y%m%d-%H%M%S") + "-zoo")

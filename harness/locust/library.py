@@ -20,6 +20,8 @@ a library instance of their own.
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import logging
 import os
 import sys
@@ -136,7 +138,6 @@ def current() -> LibraryDeployment | None:
 def start(library: str, *, redis_url: str | None = None, **options: Any) -> LibraryDeployment:
     """Host ``library`` in this process (raises ``KeyError``/``ImportError`` if unknown)."""
     global _deployment
-    from reference_queue.factory import make_queue
     from zoo import LIBRARIES
 
     impl = LIBRARIES[library]
@@ -149,12 +150,25 @@ def start(library: str, *, redis_url: str | None = None, **options: Any) -> Libr
         server = EmbeddedRedis(RedisConfig())
         server.start()
         redis_url = server.url
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    queue = make_queue(impl, client, clock=WallClock(), **options)
+    cls = _adapter(impl)
+    decoded = bool(declared(cls, "decode_responses"))
+    client = redis.Redis.from_url(redis_url, decode_responses=decoded)
+    accepted = inspect.signature(cls).parameters  # keywords the adapter does not take: dropped
+    kwargs = {k: v for k, v in {"clock": WallClock(), **options}.items() if k in accepted}
+    queue: TaskQueue = cls(client, **kwargs)
     _deployment = LibraryDeployment(
         library=library, impl=impl, queue=queue, client=client, server=server
     )
     return _deployment
+
+
+def _adapter(impl: str) -> type[Any]:
+    """The adapter class of ``module:Class`` (the zoo's; raises ImportError/AttributeError)."""
+    module_name, _, class_name = impl.partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    if not isinstance(cls, type):
+        raise AttributeError(f"{impl} is not a class")
+    return cls
 
 
 def stop() -> None:

@@ -155,7 +155,7 @@ def _hunt_kind(
         shrink_seconds=plan.shrink_seconds,
         kinds=(kind,),
     )
-    return hunt(client, one, progress, target=target_for(kind, promise))[0]
+    return hunt(client, one, progress, target=target_for(kind, promise)).results[0]
 
 
 def _confirmed(impl: str, plan: HuntPlan, result: SearchResult, promise: Promise) -> KindResult:
