@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from harness.checks import Audit, CheckReport, check_history, load_audit
+from harness.checks.promises import judged, promise_from_json
 from harness.errors import HistoryError
 from harness.history import load_history
 from harness.history_cache import wait_for_cache
@@ -64,6 +65,8 @@ def analyze_run(
         lease_timeout=_lease(run_info, lease_timeout),
         drained=drained if isinstance(drained, bool) else None,
     )
+    # Judged against the run's declared promise (DESIGN.md §12; exactly-once by default).
+    report = judged(report, promise_from_json(run_info.get("promise")))
     write_report(run_dir, frame, report, run_info=run_info, top=top)
     wait_for_cache()
     return report

@@ -23,7 +23,7 @@ from harness import crash
 from harness.errors import HarnessError
 from harness.exitcodes import ExitCode
 
-COMMANDS = ("serve", "analyze", "audit", "hunt", "run", "compare")
+COMMANDS = ("serve", "analyze", "audit", "hunt", "verify", "replay", "run", "compare", "zoo")
 
 Handler = Callable[[argparse.Namespace], int]
 

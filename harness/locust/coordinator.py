@@ -48,6 +48,7 @@ from harness.locust.drain import Decision, DrainTracker
 from harness.locust.options import ScenarioSettings
 from harness.locust.shipping import Batch, ShardAssembler
 from harness.recorder import Recorder, shard_name
+from harness.run_folder import new_run_dir, unused_run_dir, write_run_json
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ class Coordinator:
         except ConfigError as exc:
             self.abort(f"error: {exc}")
             return
-        run_dir = finish.unused_run_dir(settings.run_dir or finish.default_run_dir())
+        run_dir = unused_run_dir(settings.run_dir or new_run_dir(Path("reports"), "locust"))
         history_dir = run_dir / "history"
         history_dir.mkdir(parents=True, exist_ok=True)
         ledger = BudgetLedger(settings.task_budget, run_tag())
@@ -127,7 +128,7 @@ class Coordinator:
         self.run = run
         crash.set_folder(run_dir)  # a traceback of this run goes to its crash.log
         self.note_leftovers(run)
-        finish.write_run_json(run_dir, run.meta)
+        write_run_json(run_dir, run.meta)
         logger.info("qharness run folder: %s (budget %d tasks)", run_dir, settings.task_budget)
         self.conductor = gevent.spawn(self.conduct, run)
 
@@ -146,7 +147,7 @@ class Coordinator:
             )
 
     def initial_meta(self, settings: ScenarioSettings) -> dict[str, Any]:
-        return {
+        meta = {
             "tool": "locust",
             "impl": settings.impl,
             "host": self.environment.host,
@@ -168,6 +169,10 @@ class Coordinator:
                 "mix": settings.mix,
             },
         }
+        library = finish.library_meta(self.environment.host)  # a zoo:// run: its promise
+        if library and meta["lease_timeout"] is None:
+            meta["lease_timeout"] = library["lease_timeout"]
+        return {**meta, **{k: v for k, v in library.items() if k != "lease_timeout"}}
 
     def abort(self, message: str) -> None:
         """Settings that cannot run (e.g. bad values typed in the web UI): exit 2."""
@@ -303,7 +308,7 @@ class Coordinator:
             final_stats=None if counts is None else dataclasses.asdict(counts),
             submitted=run.ledger.settled,
         )
-        finish.write_run_json(run.run_dir, run.meta)
+        write_run_json(run.run_dir, run.meta)
         if not (settings.record and settings.analyze):
             logger.info("qharness: run folder %s (not analyzed)", run.run_dir)
             # No verdict was asked for: not Locust's "1 when a request failed" either,
@@ -324,7 +329,7 @@ class Coordinator:
             exit_code=conclusion.exit_code,
             audit_error=audit_error,
         )
-        finish.write_run_json(run.run_dir, run.meta)
+        write_run_json(run.run_dir, run.meta)
         # The run's answer for the engineer at the terminal: this is the front door's CLI.
         print(conclusion.line(run.run_dir), file=sys.stderr, flush=True)  # noqa: T201
         self.environment.process_exit_code = self.exit_code(run, conclusion.exit_code)
