@@ -41,6 +41,11 @@ defaults the harness assumes when they are absent):
     library timed on its own (e.g. rewrite a registry score or a key's TTL).
 ``promise: Promise``
     The delivery promise the queue is judged against, with its source.
+``idempotent_submit: bool = True``
+    Whether submitting an id that already exists is a no-op (DESIGN.md §3). A library
+    without idempotent submit sets it to ``False``: a second submit of one id is then a
+    second task, so the explorer never resubmits an id to it (what follows would be the
+    caller's duplicate, not the queue's race).
 """
 
 from __future__ import annotations
@@ -231,6 +236,7 @@ _DEFAULTS: dict[str, Any] = {
     "status_map": {},
     "time_sources": {},
     "promise": Promise(),
+    "idempotent_submit": True,
 }
 
 

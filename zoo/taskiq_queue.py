@@ -73,6 +73,7 @@ class TaskiqQueue:
 
     name = "taskiq-redis"
     decode_responses = True
+    idempotent_submit = False  # kick() always adds a message: one id twice is two tasks
     status_map: Mapping[str, TaskStatus] = {
         "undelivered": TaskStatus.PENDING,
         "pending-entry": TaskStatus.PROCESSING,

@@ -135,6 +135,8 @@ class World:
             return (
                 [Step(actor=PRODUCER, action=action, task_id=self.next_task_id())] if room else []
             )
+        if not declared(self.queue, "idempotent_submit"):
+            return []  # a second submit of one id is a second task: the caller's duplicate
         return [Step(actor=PRODUCER, action=action, task_id=t) for t in self.submitted]
 
     def next_task_id(self) -> str:
