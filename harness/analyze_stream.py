@@ -77,7 +77,7 @@ def _check_partitions(
         mine = None if audit is None else _audit_part(audit, n, k)
         report = check_views(
             views, audit=mine, lease_timeout=lease_timeout, drained=drained,
-            end_ns=float(parts.last_ns), any_submits=parts.submits,
+            end_ns=float(parts.last_ns), unsubmitted=parts.claims and not parts.submits,
         )
         reports.append(report)
         keys.append(_keys(frame, report))

@@ -54,6 +54,7 @@ class Partitioned:
     first_ns: int
     last_ns: int
     submits: bool = False  # whether any event is of a submit
+    claims: bool = False  # whether any claim returned a task
     processes: set[str] = field(default_factory=set)
 
 
@@ -64,7 +65,7 @@ def partition_history(
     paths = [spill_dir / f"part-{n:04d}.parquet" for n in range(partitions)]
     writers = [pq.ParquetWriter(p, SPILL_SCHEMA) for p in paths]
     events, first, last, processes = 0, np.iinfo(np.int64).max, 0, set()
-    submits = False
+    submits = claims = False
     try:
         for number, path in enumerate(shards):
             table = read_shard(path, number)
@@ -74,6 +75,7 @@ def partition_history(
                 first, last = min(first, int(time.min())), max(last, int(time.max()))
                 f = _codes(table, "f")
                 submits = submits or bool((f == OPS.index("submit")).any())
+                claims = claims or _granted_claims(table, f)
                 processes.update(table.column("process").combine_chunks().dictionary.to_pylist())
                 _spill(table, (number, path.name), partitions, writers)
             on_shard(path.stat().st_size)
@@ -87,8 +89,15 @@ def partition_history(
         first_ns=first if events else 0,
         last_ns=last,
         submits=submits,
+        claims=claims,
         processes=processes,
     )
+
+
+def _granted_claims(table: pa.Table, f: np.ndarray) -> bool:
+    ok = _codes(table, "type") == TYPES.index("ok")
+    task = table.column("task_id").combine_chunks().is_valid().to_numpy(zero_copy_only=False)
+    return bool((ok & task & (f == OPS.index("claim"))).any())
 
 
 def _spill(

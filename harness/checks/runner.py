@@ -48,17 +48,17 @@ def check_views(
     lease_timeout: float | None = None,
     drained: bool | None = None,
     end_ns: float | None = None,
-    any_submits: bool | None = None,
+    unsubmitted: bool | None = None,
 ) -> CheckReport:
     """:func:`check_history` over built views; ``end_ns``: the history's last time when
     ``views`` hold only part of it (a streamed partition), else the frame's own; and
-    ``any_submits``: whether that whole history records submits."""
+    ``unsubmitted``: whether that whole history has granted claims but no submits."""
     subs = submission.submissions(views)
     pairs = claim_checks.claim_pairs(views, lease_timeout)
     excused: list[int] = [0]
 
     def unexpected() -> CheckResult:
-        result, excused[0] = submission.unexpected(views, subs, any_submits=any_submits)
+        result, excused[0] = submission.unexpected(views, subs, unsubmitted=unsubmitted)
         return result
 
     checks: dict[str, Callable[[], CheckResult]] = {
