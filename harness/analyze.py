@@ -13,9 +13,9 @@ from typing import Any
 import orjson
 import psutil
 
+from harness.analyze_stream import check_streamed
 from harness.checks import Audit, CheckReport, check_history, load_audit
 from harness.errors import HistoryError
-from harness.analyze_stream import check_streamed
 from harness.history import load_history, shard_paths
 from harness.history_cache import wait_for_cache
 from harness.report import write_report

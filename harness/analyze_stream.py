@@ -32,9 +32,15 @@ from harness.checks import Audit, CheckReport
 from harness.checks.metrics import add_rates
 from harness.checks.ops import build_views
 from harness.checks.runner import check_views
-from harness.checks.verdicts import CheckResult, Verdict, Violation, overall
+from harness.checks.verdicts import CheckResult, Violation, overall
 from harness.history import shard_paths
-from harness.history_stream import Partitioned, global_indices, partition_frame, partition_history, partition_of
+from harness.history_stream import (
+    Partitioned,
+    global_indices,
+    partition_frame,
+    partition_history,
+    partition_of,
+)
 
 _NUMBERED = re.compile(r"(?<=event )\d+|(?<=events )\d+|(?<=→)\d+")
 _DISTINCT = ("events", "duration_s", "tasks", "processes", "workers")
@@ -76,8 +82,12 @@ def _check_partitions(
         views = build_views(frame)
         mine = None if audit is None else _audit_part(audit, n, k)
         report = check_views(
-            views, audit=mine, lease_timeout=lease_timeout, drained=drained,
-            end_ns=float(parts.last_ns), unsubmitted=parts.claims and not parts.submits,
+            views,
+            audit=mine,
+            lease_timeout=lease_timeout,
+            drained=drained,
+            end_ns=float(parts.last_ns),
+            unsubmitted=parts.claims and not parts.submits,
         )
         reports.append(report)
         keys.append(_keys(frame, report))
@@ -125,7 +135,10 @@ def _renumbered(v: Violation, index: dict[int, int]) -> Violation:
 
 
 def _merged(
-    reports: list[CheckReport], index: list[dict[int, int]], parts: Partitioned, totals: dict[str, Any]
+    reports: list[CheckReport],
+    index: list[dict[int, int]],
+    parts: Partitioned,
+    totals: dict[str, Any],
 ) -> CheckReport:
     results = {
         kind: _merged_result([r.results[kind] for r in reports], index)
@@ -170,7 +183,9 @@ class _Bar:
 
     def add(self, size: int) -> None:
         self.read += size
-        self._show(f"reading {self.read / 1e6:.0f}/{self.total / 1e6:.0f} MB", self.read / self.total)
+        self._show(
+            f"reading {self.read / 1e6:.0f}/{self.total / 1e6:.0f} MB", self.read / self.total
+        )
 
     def partition(self, n: int, k: int) -> None:
         self._show(f"checking partition {n}/{k}", n / k)

@@ -33,8 +33,10 @@ from harness.history_shard import OPS, SCHEMA, TYPES, encoded, read_shard
 
 _DICTIONARIES = ("process", "type", "f", "task_id", "worker_id")
 SPILL_SCHEMA = pa.schema(
-    [pa.field(name, pa.string() if name in _DICTIONARIES else t) for name, t in
-     zip(SCHEMA.names, SCHEMA.types, strict=True)]
+    [
+        pa.field(name, pa.string() if name in _DICTIONARIES else t)
+        for name, t in zip(SCHEMA.names, SCHEMA.types, strict=True)
+    ]
     + [("value", pa.string()), ("shard", pa.int32()), ("line", pa.int64()), ("op_id", pa.int64())]
 )
 

@@ -38,7 +38,9 @@ def check_history(
     drained: bool | None = None,
 ) -> CheckReport:
     """Run every check of DESIGN.md section 5 over a history frame."""
-    return check_views(build_views(frame), audit=audit, lease_timeout=lease_timeout, drained=drained)
+    return check_views(
+        build_views(frame), audit=audit, lease_timeout=lease_timeout, drained=drained
+    )
 
 
 def check_views(

@@ -62,7 +62,9 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.top < 0:
         raise ConfigError("--top must be 0 or more")
-    report = analyze_run(args.run_dir, lease_timeout=args.lease_timeout, top=args.top, stream=args.stream)
+    report = analyze_run(
+        args.run_dir, lease_timeout=args.lease_timeout, top=args.top, stream=args.stream
+    )
     print(f"verdict: {report.verdict}")
     for kind, result in report.results.items():
         if result.verdict != Verdict.PASS:

@@ -112,6 +112,7 @@ def test_the_streamed_report_pages_are_written(tmp_path: Path) -> None:
     run = write_run(tmp_path, [naive_history().events])
     analyze_run(run, stream=True)
     summary = orjson.loads((run / "summary.json").read_bytes())
-    assert summary["verdict"] == "fail" and summary["plots"] == []
+    assert summary["verdict"] == "fail"
+    assert summary["plots"] == []
     assert "double_claim" in (run / "report.md").read_text()
     assert (run / "index.html").stat().st_size > 0
