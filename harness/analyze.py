@@ -15,6 +15,7 @@ import psutil
 
 from harness.analyze_stream import check_streamed
 from harness.checks import Audit, CheckReport, check_history, load_audit
+from harness.checks.promises import judged, promise_from_json
 from harness.errors import HistoryError
 from harness.history import load_history, shard_paths
 from harness.history_cache import wait_for_cache
@@ -83,12 +84,14 @@ def analyze_run(
         "lease_timeout": _lease(run_info, lease_timeout),
         "drained": drained if isinstance(drained, bool) else None,
     }
+    # Judged against the run's declared promise (DESIGN.md §12; exactly-once by default).
+    promise = promise_from_json(run_info.get("promise"))
     if stream or (stream is None and should_stream(shard_paths(run_dir))):
-        report = check_streamed(run_dir, **options)
+        report = judged(check_streamed(run_dir, **options), promise)
         write_report(run_dir, None, report, run_info=run_info, top=top)
         return report
     frame = load_history(run_dir)
-    report = check_history(frame, **options)
+    report = judged(check_history(frame, **options), promise)
     write_report(run_dir, frame, report, run_info=run_info, top=top)
     wait_for_cache()
     return report

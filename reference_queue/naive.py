@@ -31,7 +31,9 @@ import redis
 from harness.contract import (
     Claim,
     Clock,
+    DeliveryPromise,
     Outcome,
+    Promise,
     QueueStats,
     Steps,
     Submitted,
@@ -48,6 +50,13 @@ class NaiveQueue:
     """The note's ``queue_service`` plus the worker/janitor flows around it."""
 
     name = "naive"
+    # What the note claims for this design (its Conclusion, line 192).
+    promise = Promise(
+        kind=DeliveryPromise.EXACTLY_ONCE_COMPLETION,
+        source="design-note-under-test.md, Conclusion (line 192) and Test 3 (line 143)",
+        quote="✅ The current implementation is SAFE for concurrent access; "
+        "Verify all tasks complete exactly once",
+    )
 
     def __init__(
         self,

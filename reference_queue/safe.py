@@ -31,7 +31,9 @@ from redis.commands.core import Script
 from harness.contract import (
     Claim,
     Clock,
+    DeliveryPromise,
     Outcome,
+    Promise,
     QueueStats,
     Steps,
     Submitted,
@@ -68,6 +70,11 @@ class SafeQueue:
     """Lease + fencing-token queue; same interface and key names as the naive one."""
 
     name = "safe"
+    promise = Promise(
+        kind=DeliveryPromise.EXACTLY_ONCE_COMPLETION,
+        source="DESIGN.md §2 (the safe reference queue)",
+        quote="complete/fail accepted only with the current token while the task is processing",
+    )
 
     def __init__(
         self,

@@ -9,6 +9,7 @@ option ``--hypothesis-profile NAME`` then overrides it, and ``harness hunt
 - ``ci``: derandomized (the same examples on every run, so a build is stable) and
   bounded so the explorer's part of the suite stays within a minute or two.
 - ``thorough``: nightly: many more and longer examples.
+- ``zoo``: ``harness zoo``'s short searches against real libraries (more seeds instead).
 
 Every profile turns deadlines off (each step is a real Redis round trip, whose latency
 is not the property under test) and keeps no example database (the hunt replays its
@@ -34,6 +35,8 @@ PROFILES: dict[str, dict[str, Any]] = {
     "dev": {"max_examples": 100, "stateful_step_count": 40},
     "ci": {"max_examples": 100, "stateful_step_count": 40, "derandomize": True},
     "thorough": {"max_examples": 2_000, "stateful_step_count": 80},
+    # `harness zoo`: real libraries cost more per step; short searches, more seeds.
+    "zoo": {"max_examples": 30, "stateful_step_count": 30},
 }
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -27,6 +26,10 @@ EXIT_CODES = {"pass": 0, "fail": 1, "unknown": 2}
 
 def read_counts(host: str, api_key: str | None, timeout: float = 5.0) -> QueueCounts | None:
     """The deployment's ``GET /stats``, or ``None`` when it cannot be read right now."""
+    if _hosted(host):  # a real library hosted in this process (no HTTP)
+        from harness.locust import library
+
+        return library.counts()
     request = urllib.request.Request(host.rstrip("/") + "/stats")
     if api_key:
         request.add_header("Authorization", f"Bearer {api_key}")
@@ -39,42 +42,29 @@ def read_counts(host: str, api_key: str | None, timeout: float = 5.0) -> QueueCo
         return None
 
 
+def _hosted(host: object) -> bool:
+    """A ``zoo://`` host: a library hosted in this process (``harness.locust.library``,
+    imported only then: an HTTP run's start-up stays as light as it was)."""
+    return str(host or "").startswith("zoo://")
+
+
+def _hosted_library(host: object) -> Any:
+    if not _hosted(host):
+        return None
+    from harness.locust import library
+
+    return library.current()
+
+
+def library_meta(host: object) -> dict[str, Any]:
+    """What run.json records about a library hosted in process (its promise, the lease
+    it runs with); nothing for an HTTP deployment."""
+    hosted = _hosted_library(host)
+    return {} if hosted is None else hosted.meta()
+
+
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def default_run_dir(base: Path = Path("reports")) -> Path:
-    """``reports/<timestamp>-locust/``, made unique if two runs start in one second."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    candidate = base / f"{stamp}-locust"
-    n = 2
-    while candidate.exists():
-        candidate = base / f"{stamp}-locust-{n}"
-        n += 1
-    return candidate
-
-
-def unused_run_dir(wanted: Path) -> Path:
-    """``wanted``, unless it already holds a run (a run.json): then ``wanted-2``, ``-3``...
-
-    One folder holds one run: appending a second run's shards to the first's would
-    make one history out of two (e.g. a second test started from the web UI).
-    """
-    candidate, n = wanted, 2
-    while (candidate / "run.json").exists():
-        candidate = wanted.with_name(f"{wanted.name}-{n}")
-        n += 1
-    if candidate != wanted:
-        logger.warning("qharness: %s already holds a run; using %s", wanted, candidate)
-    return candidate
-
-
-def write_run_json(run_dir: Path, meta: dict[str, Any]) -> None:
-    """Write run.json atomically (a reader never sees half a file)."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = run_dir / f".run.json.{os.getpid()}"
-    tmp.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
-    tmp.replace(run_dir / "run.json")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,7 +90,14 @@ def audit(host: str, run_dir: Path, api_key: str | None) -> str | None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per task is noise here
     try:
         from harness.audit import audit_run
+        from harness.history import load_history
 
+        if _hosted(host):
+            from harness.locust import library
+
+            frame = load_history(run_dir)
+            library.write_audit(run_dir, [str(t) for t in frame["task_id"].cat.categories])
+            return None
         audit_run(run_dir, host, api_key=api_key)
     except Exception as exc:  # a process boundary: the run must still conclude
         logger.warning("audit of %s failed: %s", host, exc)

@@ -11,6 +11,7 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
+from harness.checks.promises import promise_from_json, standings
 from harness.checks.verdicts import CheckReport, CheckResult, Violation
 from harness.report.interleaving import Interleaving
 from harness.report.ledger import LedgerRow
@@ -37,7 +38,26 @@ def _label(result: CheckResult) -> str:
 
 
 def _run_line(page: Page) -> str:
-    return ", ".join(f"{k}: {v}" for k, v in page.run_info.items())
+    return ", ".join(f"{k}: {v}" for k, v in page.run_info.items() if k != "promise")
+
+
+CHECK_HEADER = ["kind", "verdict", "against the promise", "tasks", "note"]
+
+
+def _check_rows(page: Page) -> list[list[str]]:
+    """Each check, and how it stands against the run's declared promise (DESIGN.md §12)."""
+    promise = promise_from_json(page.run_info.get("promise"))
+    standing = standings(promise, page.report.results)
+    return [
+        [k, _label(r), str(standing.get(k, "")), str(r.count), r.note]
+        for k, r in page.report.results.items()
+    ]
+
+
+def _promise_line(page: Page) -> str:
+    p = promise_from_json(page.run_info.get("promise"))
+    quote = f" “{p.quote}”" if p.quote else ""
+    return f"Promise judged against: {p.kind}{quote} ({p.source})."
 
 
 # --- Markdown ---------------------------------------------------------------------------
@@ -53,8 +73,7 @@ def markdown(page: Page) -> str:
     out = [f"# Race report: {str(report.verdict).upper()}", ""]
     if page.run_info:
         out += [_run_line(page), ""]
-    checks = [[k, _label(r), str(r.count), r.note] for k, r in report.results.items()]
-    out += ["## Checks", "", *_md_table(["kind", "verdict", "tasks", "note"], checks)]
+    out += ["## Checks", "", _promise_line(page), "", *_md_table(CHECK_HEADER, _check_rows(page))]
     ledger = [
         [r.claim, r.section, f"[{r.judgement}](#{r.link})" if r.link else r.judgement, r.evidence]
         for r in page.ledger
@@ -82,7 +101,7 @@ def _md_violations(page: Page) -> list[str]:
 
 # --- HTML -------------------------------------------------------------------------------
 
-_STYLE = """
+STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; max-width: 72em; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
 td, th { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
@@ -109,13 +128,13 @@ def html_page(page: Page) -> str:
     report, verdict = page.report, str(page.report.verdict)
     parts = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
-        f"<title>Race report: {e(verdict)}</title><style>{_STYLE}</style></head><body>",
+        f"<title>Race report: {e(verdict)}</title><style>{STYLE}</style></head><body>",
         f'<h1>Race report: <span class="verdict-{e(verdict)}">{e(verdict.upper())}</span></h1>',
     ]
     if page.run_info:
         parts.append(f"<p>{e(_run_line(page))}</p>")
-    checks = [[k, _label(r), str(r.count), r.note] for k, r in report.results.items()]
-    parts += ["<h2>Checks</h2>", _table(["kind", "verdict", "tasks", "note"], checks)]
+    parts += ["<h2>Checks</h2>", f"<p>{e(_promise_line(page))}</p>"]
+    parts += [_table(CHECK_HEADER, _check_rows(page))]
     ledger = [[e(r.claim), e(r.section), _judged(r), e(r.evidence)] for r in page.ledger]
     parts += ["<h2>Claims ledger (the note under test)</h2>"]
     parts += [_table(["claim", "note section", "judgement", "evidence"], ledger, raw=2)]

@@ -1,0 +1,208 @@
+"""One library on trial: load its adapter, hunt every kind, confirm each finding.
+
+:func:`try_library` loads ``zoo.LIBRARIES[name]`` (an import failure makes the library
+"not available: <reason>", never a crash), runs the hunt's per-kind interleaving search
+(``harness.explorer.hunt``) within the budget, and replays every minimal counterexample
+against a *fresh* real Redis (:func:`confirm`): a finding that does not reproduce there
+is kept as "unconfirmed" and never reported as a finding. Each kind then stands against
+the library's declared promise (``harness.checks.promises``).
+
+Under an at-least-once promise a completion from a superseded holder is only a violation
+when it lands over a live claim (DESIGN.md §12: "an acknowledgement from a superseded
+holder that erases the live holder's claim"), so that kind is searched with the task
+processing under another worker (``prior=processing``); a late acknowledgement of a task
+merely re-queued is a redelivery, which that promise allows.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from harness.checks.promises import Standing, standing
+from harness.checks.verdicts import Kind
+from harness.contract import DeliveryPromise, Promise, declared
+from harness.explorer.hunt import HUNTED, HuntPlan, hunt
+from harness.explorer.machine import queue_factory
+from harness.explorer.oracle import Phase, Target
+from harness.explorer.search import SearchResult, replay
+from harness.explorer.trace import Stage
+from harness.redis_server import redis_for
+
+logger = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KindResult:
+    kind: Kind
+    standing: Standing
+    search: SearchResult | None = None  # the minimal counterexample, when found
+    confirmed: bool = False  # replayed against a fresh Redis with the same kind
+    unconfirmed: bool = False  # found by the search, not reproduced: not a finding
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Trial:
+    library: str
+    impl: str
+    available: bool
+    reason: str = ""  # why not available
+    promise: Promise = field(default_factory=Promise)
+    lease_timeout: float = 0.0
+    versions: Mapping[str, str] = field(default_factory=dict)
+    time_sources: Mapping[str, str] = field(default_factory=dict)
+    upstream: Mapping[str, str] = field(default_factory=dict)
+    kinds: tuple[KindResult, ...] = ()
+    elapsed_s: float = 0.0
+
+    def findings(self) -> list[KindResult]:
+        return [k for k in self.kinds if k.confirmed]
+
+
+def load_adapter(impl: str) -> type[Any]:
+    """The adapter class of ``module:Class``; raises ImportError/AttributeError."""
+    module_name, _, class_name = impl.partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    if not isinstance(cls, type):
+        raise AttributeError(f"{impl} is not a class")
+    return cls
+
+
+def unavailable(library: str, impl: str, reason: str) -> Trial:
+    return Trial(library=library, impl=impl, available=False, reason=reason)
+
+
+def target_for(kind: Kind, promise: Promise) -> Target:
+    if kind is Kind.STALE_COMPLETION and promise.kind is DeliveryPromise.AT_LEAST_ONCE:
+        return Target(kind=kind, prior=Phase.PROCESSING)
+    return Target(kind=kind)
+
+
+def try_library(library: str, impl: str, plan: HuntPlan, progress: Progress) -> Trial:
+    """Hunt one library and confirm what was found; never raises for the library's sake."""
+    started = time.perf_counter()
+    try:
+        cls = load_adapter(impl)
+    except Exception as exc:  # an optional library missing or broken: say so, go on
+        return unavailable(library, impl, f"{type(exc).__name__}: {exc}")
+    promise: Promise = declared(cls, "promise")
+    with redis_for() as url:
+        client = redis.Redis.from_url(url, decode_responses=True)
+        try:
+            lease = _lease(impl, client, plan)
+            results = _hunt_all(client, plan, promise, progress)
+        except Exception as exc:  # the adapter (or its library) broke: say so, go on
+            logger.exception("%s: the search could not drive the adapter", impl)
+            return unavailable(library, impl, f"could not be driven: {type(exc).__name__}: {exc}")
+        finally:
+            client.close()
+    kinds = tuple(_confirmed(impl, plan, result, promise) for result in results)
+    return Trial(
+        library=library,
+        impl=impl,
+        available=True,
+        promise=promise,
+        lease_timeout=lease,
+        versions=_versions(cls),
+        time_sources={k: str(v) for k, v in declared(cls, "time_sources").items()},
+        upstream=dict(getattr(cls, "upstream_issues", {})),
+        kinds=kinds,
+        elapsed_s=time.perf_counter() - started,
+    )
+
+
+def _lease(impl: str, client: redis.Redis, plan: HuntPlan) -> float:
+    """The lease the library actually runs with (read from an instance)."""
+    from harness.contract import ManualClock
+
+    queue = queue_factory(impl, lease_timeout=plan.lease_timeout)(client, ManualClock())
+    return float(queue.lease_timeout)
+
+
+def _hunt_all(
+    client: redis.Redis, plan: HuntPlan, promise: Promise, progress: Progress
+) -> list[SearchResult]:
+    """Every kind in turn; a kind found early leaves its unspent time to the rest."""
+    started, results = time.perf_counter(), []
+    for n, kind in enumerate(plan.kinds):
+        left = plan.budget_s - (time.perf_counter() - started)
+        share = max(left, 0.0) / (len(plan.kinds) - n)
+        results.append(_hunt_kind(client, plan, kind, promise, progress, share))
+    return results
+
+
+def _hunt_kind(
+    client: redis.Redis,
+    plan: HuntPlan,
+    kind: Kind,
+    promise: Promise,
+    progress: Progress,
+    budget_s: float,
+) -> SearchResult:
+    one = HuntPlan(
+        impl=plan.impl,
+        budget_s=budget_s,
+        seed=plan.seed,
+        settings=plan.settings,
+        lease_timeout=plan.lease_timeout,
+        shrink_seconds=plan.shrink_seconds,
+        kinds=(kind,),
+    )
+    return hunt(client, one, progress, target=target_for(kind, promise)).results[0]
+
+
+def _confirmed(impl: str, plan: HuntPlan, result: SearchResult, promise: Promise) -> KindResult:
+    kind = result.target.kind
+    assert kind is not None
+    if not result.found:
+        return KindResult(kind=kind, standing=standing(promise, kind, found=False))
+    ok = confirm(impl, plan, result)
+    if not ok:
+        logger.warning("%s %s: found by the search but not reproduced on a fresh Redis", impl, kind)
+    return KindResult(
+        kind=kind,
+        standing=standing(promise, kind, found=ok),
+        search=result,
+        confirmed=ok,
+        unconfirmed=not ok,
+    )
+
+
+def confirm(impl: str, plan: HuntPlan, result: SearchResult) -> bool:
+    """Replay the minimal run's literal steps against a fresh real Redis server."""
+    world = result.world
+    if world is None:
+        return False
+    setup = [str(s) for s in world.trace.steps(Stage.SETUP)]
+    steps = [str(s) for s in world.trace.steps(Stage.SEARCH)]
+    with redis_for() as url:
+        client = redis.Redis.from_url(url, decode_responses=True)
+        try:
+            factory = queue_factory(impl, lease_timeout=plan.lease_timeout)
+            again = replay(client, factory, steps, setup=setup)
+        finally:
+            client.close()
+    return any(result.target.matches(f) for f in again.findings)
+
+
+def _versions(cls: type[Any]) -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    names = getattr(cls, "distributions", None) or [getattr(cls, "name", "")]
+    out: dict[str, str] = {}
+    for name in names:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "?"
+    return out
+
+
+__all__ = ["HUNTED", "KindResult", "Trial", "confirm", "try_library"]
