@@ -77,6 +77,22 @@ def measure_analyzer(run_dir: str) -> dict[str, Any]:
     }
 
 
+def measure_streamed(run_dir: str) -> dict[str, Any]:
+    """``harness analyze --stream`` alone in a fresh child: events, wall, CPU, peak RSS."""
+    from harness.analyze import analyze_run
+
+    start, cpu = time.perf_counter(), time.process_time()
+    report = analyze_run(Path(run_dir), stream=True)
+    return {
+        "events": report.metrics["events"],
+        "wall_s": time.perf_counter() - start,
+        "cpu_s": time.process_time() - cpu,
+        "peak_gb": _peak_gb(),
+        "counts": report.counts,
+        "verdict": str(report.verdict),
+    }
+
+
 def measure_reference(run_dir: str) -> dict[str, Any]:
     start, cpu = time.perf_counter(), time.process_time()
     counts = _reference.check(_reference.load_ops(Path(run_dir)), LEASE)
@@ -120,8 +136,17 @@ def main() -> None:
     parser.add_argument("--planted", type=int, default=100, help="violations planted per kind")
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--skip-reference", action="store_true")
+    parser.add_argument(
+        "--stream", action="store_true", help="measure only `harness analyze --stream`"
+    )
     args = parser.parse_args()
     run_dir, planted = prepare(args.events, args.planted, args.regenerate)
+    if args.stream:
+        streamed = _in_child(measure_streamed, run_dir)
+        print(json.dumps({"planted": planted, "streamed": streamed}, indent=2))
+        OUT.mkdir(exist_ok=True)
+        (OUT / "analyzer-stream.json").write_text(json.dumps(streamed, indent=2))
+        return
     readers = measure_readers(run_dir)
     fast = _in_child(measure_analyzer, run_dir)
     ref = None if args.skip_reference else _in_child(measure_reference, run_dir)

@@ -101,13 +101,17 @@ def frame_from_events(events: Iterable[dict[str, Any]]) -> pd.DataFrame:
 # --- one frame from all shards ----------------------------------------------------------
 
 
-def build_frame(tables: list[pa.Table], shards: list[str]) -> pd.DataFrame:
+def build_frame(
+    tables: list[pa.Table], shards: list[str], *, op_ids: np.ndarray | None = None
+) -> pd.DataFrame:
     """Merge (stable by time_ns), pair invokes with completions, fix dtypes.
 
     ``tables`` are the shards in order (``shard`` numbers ``shards``); the list is
     emptied, so each intermediate copy can be freed as soon as it is replaced.
     Pairing walks each process's events in its shard's order (what it wrote, in the
     order it wrote it), so a backdated invoke still pairs with its own completion.
+    ``op_ids`` (one per row, input order) gives the pairing instead: rows sharing an id
+    are one op, invoke first (how a streamed partition keeps its shards' pairing).
     """
     table = pa.concat_tables(tables)
     tables.clear()
@@ -115,7 +119,8 @@ def build_frame(tables: list[pa.Table], shards: list[str]) -> pd.DataFrame:
         raise HistoryError("the history has no events")
     table = _encoded(table, shards)
     is_invoke = _codes(table, "type") == TYPES.index("invoke")
-    invoke_index, completion_index = _pair(_codes(table, "process"), is_invoke)
+    keys = _codes(table, "process") if op_ids is None else op_ids
+    invoke_index, completion_index = _pair(keys, is_invoke)
     _check_pairs(table, invoke_index)
     order = np.argsort(table.column("time_ns").to_numpy(), kind="stable")
     if not np.array_equal(order, np.arange(len(order))):

@@ -85,13 +85,20 @@ def task_events(views: Views, task_ids: list[str], limit: int = 12) -> dict[str,
 
 
 def stuck(
-    views: Views, audit: Audit | None, *, drained: bool | None, lease_timeout: float | None
+    views: Views,
+    audit: Audit | None,
+    *,
+    drained: bool | None,
+    lease_timeout: float | None,
+    end_ns: float | None = None,
 ) -> CheckResult:
     """Tasks still processing at the end of a drained run, past their lease plus grace."""
     if audit is None or not drained:
         return CheckResult.vacuous(Kind.STUCK, "needs audit.json of a drained run")
     processing = [t for t, e in audit.tasks.items() if e.get("status") == "processing"]
-    end_ns = audit.taken_at * 1e9 if audit.taken_at else float(views.frame["time_ns"].max())
+    if end_ns is None:
+        end_ns = float(views.frame["time_ns"].max())
+    end_ns = audit.taken_at * 1e9 if audit.taken_at else end_ns
     last = views.claims.sort_values("t_ok").drop_duplicates("task", keep="last").set_index("task")
     violations, undecided = [], 0
     for task_id in processing:

@@ -32,7 +32,13 @@ def metrics(views: Views) -> dict[str, int | float]:
         for k, result in enumerate(_OUTCOMES):
             if counts[code * 3 + k]:
                 out[f"ops_{name}_{result}"] = int(counts[code * 3 + k])
-    out["throughput_ops_per_s"] = round(len(ops) / duration, 1)
-    out["claims_per_s"] = round(len(views.claims) / duration, 1)
+    return add_rates(out)
+
+
+def add_rates(out: dict[str, int | float]) -> dict[str, int | float]:
+    """The per-second figures of counted metrics (also used to merge streamed partitions)."""
+    duration = max(float(out["duration_s"]), 1e-9)
+    out["throughput_ops_per_s"] = round(int(out["ops"]) / duration, 1)
+    out["claims_per_s"] = round(int(out["claims_granted"]) / duration, 1)
     out["completions_per_s"] = round(out.get("ops_complete_ok", 0) / duration, 1)
     return out

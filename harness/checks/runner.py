@@ -16,7 +16,7 @@ from harness.checks import completion, submission
 from harness.checks.audit_checks import audit_mismatches, stuck
 from harness.checks.audit_state import Audit
 from harness.checks.metrics import metrics
-from harness.checks.ops import build_views
+from harness.checks.ops import Views, build_views
 from harness.checks.verdicts import CheckReport, CheckResult, Kind, overall
 
 logger = logging.getLogger(__name__)
@@ -38,13 +38,29 @@ def check_history(
     drained: bool | None = None,
 ) -> CheckReport:
     """Run every check of DESIGN.md section 5 over a history frame."""
-    views = build_views(frame)
+    return check_views(
+        build_views(frame), audit=audit, lease_timeout=lease_timeout, drained=drained
+    )
+
+
+def check_views(
+    views: Views,
+    *,
+    audit: Audit | None = None,
+    lease_timeout: float | None = None,
+    drained: bool | None = None,
+    end_ns: float | None = None,
+    unsubmitted: bool | None = None,
+) -> CheckReport:
+    """:func:`check_history` over built views; ``end_ns``: the history's last time when
+    ``views`` hold only part of it (a streamed partition), else the frame's own; and
+    ``unsubmitted``: whether that whole history has granted claims but no submits."""
     subs = submission.submissions(views)
     pairs = claim_checks.claim_pairs(views, lease_timeout)
     excused: list[int] = [0]
 
     def unexpected() -> CheckResult:
-        result, excused[0] = submission.unexpected(views, subs)
+        result, excused[0] = submission.unexpected(views, subs, unsubmitted=unsubmitted)
         return result
 
     checks: dict[str, Callable[[], CheckResult]] = {
@@ -55,7 +71,9 @@ def check_history(
         Kind.DOUBLE_CLAIM: lambda: claim_checks.double_claims(views, pairs),
         Kind.UNEXPECTED: unexpected,
         Kind.AUDIT_MISMATCH: lambda: audit_mismatches(views, subs, audit),
-        Kind.STUCK: lambda: stuck(views, audit, drained=drained, lease_timeout=lease_timeout),
+        Kind.STUCK: lambda: stuck(
+            views, audit, drained=drained, lease_timeout=lease_timeout, end_ns=end_ns
+        ),
     }
     results = {str(kind): _guarded(kind, check) for kind, check in checks.items()}
     numbers = metrics(views)

@@ -47,9 +47,17 @@ def submissions(views: Views) -> Submissions:
     )
 
 
-def unexpected(views: Views, subs: Submissions) -> tuple[CheckResult, int]:
-    """Claims or accepted finishes of tasks never submitted; also returns the excused."""
-    if not len(views.submits) and len(views.claims):
+def unexpected(
+    views: Views, subs: Submissions, *, unsubmitted: bool | None = None
+) -> tuple[CheckResult, int]:
+    """Claims or accepted finishes of tasks never submitted; also returns the excused.
+
+    ``unsubmitted``: whether the whole history has granted claims but no submits, when
+    ``views`` are only part of it (a streamed partition); else read from ``views``.
+    """
+    if unsubmitted is None:
+        unsubmitted = not len(views.submits) and len(views.claims) > 0
+    if unsubmitted:
         return CheckResult.unknown(Kind.UNEXPECTED, "the history records no submits"), 0
     accepted = views.finishes[views.finishes["outcome"].to_numpy() == OK]
     claims = views.claims.rename(columns={"ok": "done", "t_ok": "t_done"})

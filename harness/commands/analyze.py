@@ -47,13 +47,24 @@ def register(sub: Any) -> None:
         metavar="N",
         help="examples per kind shown in the report (default 5)",
     )
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--stream",
+        action="store_true",
+        default=None,
+        help="bounded memory: partition the history by task on disk, check each part "
+        "(default: automatic when the shards exceed 1/4 of the available memory)",
+    )
+    mode.add_argument("--no-stream", dest="stream", action="store_false", help="never stream")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.top < 0:
         raise ConfigError("--top must be 0 or more")
-    report = analyze_run(args.run_dir, lease_timeout=args.lease_timeout, top=args.top)
+    report = analyze_run(
+        args.run_dir, lease_timeout=args.lease_timeout, top=args.top, stream=args.stream
+    )
     print(f"verdict: {report.verdict}")
     for kind, result in report.results.items():
         if result.verdict != Verdict.PASS:

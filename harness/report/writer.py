@@ -42,15 +42,18 @@ def violations_json(report: CheckReport) -> dict[str, Any]:
 
 def write_report(
     run_dir: Path,
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | None,
     report: CheckReport,
     *,
     run_info: dict[str, Any],
     top: int = TOP,
 ) -> None:
-    """Write every report file into ``run_dir`` (which must exist)."""
+    """Write every report file into ``run_dir`` (which must exist).
+
+    Without the ``frame`` (a streamed analysis) the pages have no plots or interleavings.
+    """
     ledger = claims_ledger(report)
-    plots = [p.name for p in plot_all(frame, run_dir)]
+    plots = [] if frame is None else [p.name for p in plot_all(frame, run_dir)]
     _dump(run_dir / "violations.json", violations_json(report))
     _dump(run_dir / "summary.json", _summary(report, ledger, plots, run_info))
     page = Page(
@@ -58,7 +61,7 @@ def write_report(
         ledger=ledger,
         plots=plots,
         run_info=run_info,
-        examples=_examples(frame, report, top),
+        examples={} if frame is None else _examples(frame, report, top),
     )
     (run_dir / "report.md").write_text(markdown(page))
     (run_dir / "index.html").write_text(html_page(page))

@@ -1,0 +1,181 @@
+"""Histories larger than memory: shards hash-partitioned by task into spill files.
+
+Pass 1 (:func:`partition_history`) reads one shard at a time, pairs its invokes with
+their completions there (a process writes exactly one shard, DESIGN.md section 4, so
+pairing within a shard is pairing within the run), gives each op the task of its
+invoke or else of its completion, and appends the op's rows to the Parquet spill file
+of ``crc32(task) % K`` (ops with no task at all, e.g. an empty claim or a nemesis
+marker, go to partition 0). Both rows of an op land in one partition, with an
+``op_id`` that keeps their pairing. Memory is bounded by the largest shard plus one
+partition, not by the history.
+
+Pass 2 reads one partition at a time as an ordinary frame (:func:`partition_frame`).
+Every check is per task, so each task is judged in the one partition that holds all
+of its ops. A partition frame's rows are numbered locally; :func:`global_indices`
+turns them into the in-memory frame's ``index`` (the rank of ``(time_ns, shard, line)``
+in the whole history) by counting, over every partition, the rows ordered before.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from harness.history import _check_pairs, _codes, _pair, build_frame
+from harness.history_shard import OPS, SCHEMA, TYPES, encoded, read_shard
+
+_DICTIONARIES = ("process", "type", "f", "task_id", "worker_id")
+SPILL_SCHEMA = pa.schema(
+    [
+        pa.field(name, pa.string() if name in _DICTIONARIES else t)
+        for name, t in zip(SCHEMA.names, SCHEMA.types, strict=True)
+    ]
+    + [("value", pa.string()), ("shard", pa.int32()), ("line", pa.int64()), ("op_id", pa.int64())]
+)
+
+
+def partition_of(task_id: str, partitions: int) -> int:
+    """The partition of a task (stable across processes and runs)."""
+    return zlib.crc32(task_id.encode()) % partitions
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Partitioned:
+    """The spill files of a history and what pass 1 learnt about the whole of it."""
+
+    paths: list[Path]
+    shards: list[str]
+    events: int
+    first_ns: int
+    last_ns: int
+    submits: bool = False  # whether any event is of a submit
+    claims: bool = False  # whether any claim returned a task
+    processes: set[str] = field(default_factory=set)
+
+
+def partition_history(
+    shards: list[Path], spill_dir: Path, partitions: int, on_shard: Callable[[int], None]
+) -> Partitioned:
+    """Pass 1: every shard's rows into ``partitions`` Parquet files under ``spill_dir``."""
+    paths = [spill_dir / f"part-{n:04d}.parquet" for n in range(partitions)]
+    writers = [pq.ParquetWriter(p, SPILL_SCHEMA) for p in paths]
+    events, first, last, processes = 0, np.iinfo(np.int64).max, 0, set()
+    submits = claims = False
+    try:
+        for number, path in enumerate(shards):
+            table = read_shard(path, number)
+            if table.num_rows:
+                events += table.num_rows
+                time = table.column("time_ns").to_numpy()
+                first, last = min(first, int(time.min())), max(last, int(time.max()))
+                f = _codes(table, "f")
+                submits = submits or bool((f == OPS.index("submit")).any())
+                claims = claims or _granted_claims(table, f)
+                processes.update(table.column("process").combine_chunks().dictionary.to_pylist())
+                _spill(table, (number, path.name), partitions, writers)
+            on_shard(path.stat().st_size)
+    finally:
+        for writer in writers:
+            writer.close()
+    return Partitioned(
+        paths=paths,
+        shards=[p.name for p in shards],
+        events=events,
+        first_ns=first if events else 0,
+        last_ns=last,
+        submits=submits,
+        claims=claims,
+        processes=processes,
+    )
+
+
+def _granted_claims(table: pa.Table, f: np.ndarray) -> bool:
+    ok = _codes(table, "type") == TYPES.index("ok")
+    task = table.column("task_id").combine_chunks().is_valid().to_numpy(zero_copy_only=False)
+    return bool((ok & task & (f == OPS.index("claim"))).any())
+
+
+def _spill(
+    table: pa.Table, shard: tuple[int, str], partitions: int, writers: list[pq.ParquetWriter]
+) -> None:
+    number, name = shard
+    is_invoke = _codes(table, "type") == TYPES.index("invoke")
+    invoke_of, completion_of = _pair(_codes(table, "process"), is_invoke)
+    _check_pairs(_named(table, name), invoke_of)
+    head = np.where(invoke_of >= 0, invoke_of, np.arange(table.num_rows))
+    task = _task_partitions(table, partitions)
+    op_task = task[head]
+    lone_head = op_task < 0
+    done = completion_of[head]
+    op_task[lone_head & (done >= 0)] = task[done[lone_head & (done >= 0)]]
+    op_task[op_task < 0] = 0
+    op_id = (np.int64(number) << 40) | head.astype(np.int64)
+    table = _plain(table).append_column("op_id", pa.array(op_id))
+    for n, writer in enumerate(writers):
+        rows = np.flatnonzero(op_task == n)
+        if len(rows):
+            writer.write_table(table.take(pa.array(rows)))
+
+
+def _named(table: pa.Table, name: str) -> pa.Table:
+    """``_check_pairs`` reads ``shard`` as a name for its message."""
+    zeros = pa.array(np.zeros(table.num_rows, dtype=np.int32))
+    column = pa.DictionaryArray.from_arrays(zeros, pa.array([name]))
+    return table.set_column(table.schema.get_field_index("shard"), "shard", column)
+
+
+def _task_partitions(table: pa.Table, partitions: int) -> np.ndarray:
+    """Each row's task's partition, -1 for a row with no task."""
+    column = table.column("task_id").combine_chunks()
+    names = column.dictionary.to_pylist()
+    of_name = np.asarray([partition_of(n, partitions) for n in names] + [-1], dtype=np.int64)
+    codes = column.indices.fill_null(len(names)).to_numpy()
+    out: np.ndarray = of_name[codes]
+    return out
+
+
+def _plain(table: pa.Table) -> pa.Table:
+    """Dictionary columns as strings: each shard encoded its own, Parquet wants one schema."""
+    for name in _DICTIONARIES:
+        column = table.column(name).cast(pa.string())
+        table = table.set_column(table.schema.get_field_index(name), name, column)
+    return table
+
+
+def partition_frame(path: Path, shards: list[str]) -> pd.DataFrame | None:
+    """Pass 2: one partition as an ordinary history frame (None when it is empty)."""
+    table = pq.read_table(path)
+    if table.num_rows == 0:
+        return None
+    op_ids = table.column("op_id").to_numpy()
+    table = encoded(table.drop_columns(["op_id"]))
+    return build_frame([table], shards, op_ids=op_ids)
+
+
+def global_indices(paths: list[Path], keys: pd.DataFrame) -> np.ndarray:
+    """The whole-history ``index`` of rows named by ``(time_ns, shard, line)`` in ``keys``:
+    how many rows of every partition sort before each (time, then shard, then line)."""
+    time = keys["time_ns"].to_numpy()
+    shard, line = keys["shard"].to_numpy(), keys["line"].to_numpy()
+    ranks = np.zeros(len(keys), dtype=np.int64)
+    for path in paths:
+        part = pq.read_table(path, columns=["time_ns", "shard", "line"])
+        t = np.sort(part.column("time_ns").to_numpy())
+        low, high = np.searchsorted(t, time, "left"), np.searchsorted(t, time, "right")
+        ranks += low
+        tied = np.flatnonzero(high > low)
+        if len(tied):
+            all_t = part.column("time_ns").to_numpy()
+            s, ln = part.column("shard").to_numpy(), part.column("line").to_numpy()
+            for q in tied:
+                same = all_t == time[q]
+                before = (s[same] < shard[q]) | ((s[same] == shard[q]) & (ln[same] < line[q]))
+                ranks[q] += int(before.sum())
+    return ranks

@@ -1,0 +1,118 @@
+"""``harness analyze --stream`` judges a history exactly as the in-memory path does.
+
+Both paths run on the same run folder (random small histories from the loader's
+Hypothesis strategies, and a literal history with violations of several kinds); the
+streamed verdict, counts, metrics and violations (task, events, explanation) must equal
+the in-memory ones. The streamed path is forced to many partitions, so tasks are split
+across spill files even in a small history. Memory and speed: benchmarks/analyzer.py.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+import harness.analyze_stream as analyze_stream
+from harness.analyze import analyze_run
+from harness.history_stream import partition_of
+from tests.harness.histories import T0, History
+from tests.harness.loader_strategies import Shards, canonical, histories
+
+LEASE = 0.002  # seconds: the strategies' busy leases expire within the run
+
+
+@pytest.fixture(autouse=True)
+def _many_partitions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A few hundred bytes per partition: even a tiny history is split into many."""
+    monkeypatch.setattr(analyze_stream, "SPILL_BYTES", 256)
+
+
+def write_run(root: Path, shards: list[list[dict[str, Any]]], audit: Any = None) -> Path:
+    history = root / "history"
+    history.mkdir(parents=True)
+    for n, events in enumerate(shards):
+        (history / f"s{n:04d}.jsonl").write_bytes(canonical(events))
+    (root / "run.json").write_bytes(orjson.dumps({"drained": True, "lease_timeout": LEASE}))
+    if audit is not None:
+        (root / "audit.json").write_bytes(orjson.dumps(audit))
+    return root
+
+
+def judged(run: Path, *, stream: bool) -> dict[str, Any]:
+    """violations.json of one path, violations as a set (the streamed order differs)."""
+    analyze_run(run, stream=stream)
+    document = orjson.loads((run / "violations.json").read_bytes())
+    document["violations"] = sorted(
+        (v["kind"], v["task_id"], tuple(v["events"]), v["explanation"])
+        for v in document["violations"]
+    )
+    return dict(document)
+
+
+def assert_same_judgement(run: Path) -> dict[str, Any]:
+    in_memory = judged(run, stream=False)
+    streamed = judged(run, stream=True)
+    assert streamed == in_memory
+    assert not list(run.glob(".stream-*")), "the spill folder is removed"
+    return in_memory
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shards=histories(busy=True))
+def test_streamed_equals_in_memory_on_random_busy_histories(shards: Shards) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        assert_same_judgement(write_run(Path(tmp), shards))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shards=histories())
+def test_streamed_equals_in_memory_on_random_histories(shards: Shards) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        assert_same_judgement(write_run(Path(tmp), shards))
+
+
+def naive_history() -> History:
+    """Two workers over six tasks: a double claim, a stale completion, a lost task."""
+    h = History()
+    for n in range(6):
+        h.op("client", "submit", task_id=f"t{n}")
+    deadline = (T0 + 3_000_000_000) / 1e9
+    for n in range(5):
+        h.op("w1", "claim", task_id=f"t{n}", worker_id="w1", token="a", expires_at=deadline)
+    h.op("w2", "claim", task_id="t0", worker_id="w2", token="b", expires_at=deadline)
+    h.op("w2", "complete", task_id="t0", worker_id="w2", token="b")
+    h.op("w1", "complete", task_id="t0", worker_id="w1", token="a")
+    for n in range(1, 5):
+        h.op("w1", "complete", task_id=f"t{n}", worker_id="w1", token="a")
+    h.event("nemesis", "info", "nemesis", value={"fault": "kill", "phase": "start"})
+    return h
+
+
+def test_a_naive_queue_history_with_violations_is_judged_the_same(tmp_path: Path) -> None:
+    h = naive_history()
+    by_process: dict[str, list[dict[str, Any]]] = {}
+    for event in h.events:
+        by_process.setdefault(event["process"], []).append(event)
+    statuses = {f"t{n}": {"status": "completed", "attempts": 1} for n in range(5)}
+    audit = {"tasks": {**statuses, "t5": {"status": "missing"}}, "stats": {}}
+    run = write_run(tmp_path, list(by_process.values()), audit=audit)
+    judgement = assert_same_judgement(run)
+    assert judgement["verdict"] == "fail"
+    assert {"double_claim", "lost"} <= {kind for kind, n in judgement["counts"].items() if n}
+    tasks = {task for _, task, _, _ in judgement["violations"]}
+    assert len({partition_of(t, 8) for t in tasks}) > 1, "violations come from several parts"
+
+
+def test_the_streamed_report_pages_are_written(tmp_path: Path) -> None:
+    run = write_run(tmp_path, [naive_history().events])
+    analyze_run(run, stream=True)
+    summary = orjson.loads((run / "summary.json").read_bytes())
+    assert summary["verdict"] == "fail"
+    assert summary["plots"] == []
+    assert "double_claim" in (run / "report.md").read_text()
+    assert (run / "index.html").stat().st_size > 0
