@@ -15,9 +15,10 @@ from harness.checks import claims as claim_checks
 from harness.checks import completion, submission
 from harness.checks.audit_checks import audit_mismatches, stuck
 from harness.checks.audit_state import Audit
+from harness.checks.lease import LeaseInference, infer_lease
 from harness.checks.metrics import metrics
 from harness.checks.model import CheckReport, CheckResult, Kind, overall
-from harness.checks.views import build_views
+from harness.checks.views import Views, build_views
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,24 @@ def _guarded(kind: str, check: Callable[[], CheckResult]) -> CheckResult:
         return CheckResult.unknown(kind, f"the check crashed: {type(exc).__name__}: {exc}")
 
 
+def _leased_pairs(
+    views: Views, lease_timeout: float | None
+) -> tuple[claim_checks.ClaimPairs, LeaseInference | None]:
+    """The claim pairs with their deadlines; with no lease given and some repeated claim
+    lacking a deadline, the lease is inferred from the history (lease.py)."""
+    pairs = claim_checks.claim_pairs(views, lease_timeout)
+    if lease_timeout is not None or bool(pairs.decidable.all()):
+        return pairs, None
+    try:
+        inference = infer_lease(views, claim_checks.redelivery_gaps_ns(views, pairs))
+    except Exception:  # a defect of the inference: the double-claim check says unknown
+        logger.exception("lease inference crashed")
+        return pairs, None
+    if inference.lower_s is not None:
+        pairs = claim_checks.claim_pairs(views, inference.lower_s)
+    return pairs, inference
+
+
 def check_history(
     frame: pd.DataFrame,
     *,
@@ -40,7 +59,9 @@ def check_history(
     """Run every check of DESIGN.md section 5 over a history frame."""
     views = build_views(frame)
     subs = submission.submissions(views)
-    pairs = claim_checks.claim_pairs(views, lease_timeout)
+    pairs, inference = _leased_pairs(views, lease_timeout)
+    lease_note = inference.describe() if inference is not None else ""
+    stuck_lease = lease_timeout if inference is None else inference.upper_s
     excused: list[int] = [0]
 
     def unexpected() -> CheckResult:
@@ -52,10 +73,10 @@ def check_history(
         Kind.DUPLICATE_COMPLETION: lambda: completion.duplicate_completions(views),
         Kind.STALE_COMPLETION: lambda: completion.stale_completions(views),
         Kind.RESURRECTION: lambda: completion.resurrections(views),
-        Kind.DOUBLE_CLAIM: lambda: claim_checks.double_claims(views, pairs),
+        Kind.DOUBLE_CLAIM: lambda: claim_checks.double_claims(views, pairs, lease_note=lease_note),
         Kind.UNEXPECTED: unexpected,
         Kind.AUDIT_MISMATCH: lambda: audit_mismatches(views, subs, audit),
-        Kind.STUCK: lambda: stuck(views, audit, drained=drained, lease_timeout=lease_timeout),
+        Kind.STUCK: lambda: stuck(views, audit, drained=drained, lease_timeout=stuck_lease),
     }
     results = {str(kind): _guarded(kind, check) for kind, check in checks.items()}
     numbers = metrics(views)
@@ -63,4 +84,6 @@ def check_history(
     numbers["acknowledged"] = len(subs.acknowledged)
     numbers["recovered"] = len(info_seen) + excused[0]
     numbers["redelivered"] = claim_checks.redelivered(pairs)
+    if inference is not None:
+        numbers.update(inference.metrics())
     return CheckReport(verdict=overall(results), results=results, metrics=numbers)
