@@ -19,6 +19,7 @@ from harness.checks.lease import LeaseInference, infer_lease
 from harness.checks.metrics import metrics
 from harness.checks.model import CheckReport, CheckResult, Kind, overall
 from harness.checks.views import Views, build_views
+from harness.checks.windows import windows_hit
 
 logger = logging.getLogger(__name__)
 
@@ -86,4 +87,18 @@ def check_history(
     numbers["redelivered"] = claim_checks.redelivered(pairs)
     if inference is not None:
         numbers.update(inference.metrics())
-    return CheckReport(verdict=overall(results), results=results, metrics=numbers)
+    window_lease = lease_timeout if inference is None else inference.lower_s
+    return CheckReport(
+        verdict=overall(results),
+        results=results,
+        metrics=numbers,
+        windows=_windows(views, window_lease),
+    )
+
+
+def _windows(views: Views, lease_timeout: float | None) -> dict[str, int]:
+    try:
+        return windows_hit(views, lease_timeout)
+    except Exception:  # a defect of the counting: the report says nothing about windows
+        logger.exception("counting the windows hit crashed")
+        return {}
