@@ -40,19 +40,30 @@ class Window(StrEnum):
     FAIL_AFTER_OTHER_COMPLETION = "fail_after_other_completion"
 
 
-def windows_hit(views: Views, lease_timeout: float | None) -> dict[str, int]:
-    """Per window, the number of operations that landed in it."""
+def windows_hit(
+    views: Views, lease_timeout: float | None, *, invoked: tuple[int, int] | None = None
+) -> dict[str, int]:
+    """Per window, the number of operations that landed in it; with ``invoked=(a, b)``
+    only operations invoked in ``(a, b]`` (ns) count (a live view counting as it goes)."""
     names = list(views.frame["f"].cat.categories)
     code = {name: names.index(name) for name in ("complete", "fail", "heartbeat") if name in names}
     finishes = _with_own_claim(views)
-    is_complete = finishes["f"].to_numpy() == code.get("complete", -1)
+    mine = _in_range(finishes["t_inv"].to_numpy(), invoked)
+    completes = mine & (finishes["f"].to_numpy() == code.get("complete", -1))
     return {
-        Window.STALE_WHILE_HELD: int(_stale_while_held(views, finishes).sum()),
-        Window.LEASE_BOUNDARY: int(_near_deadline(finishes, lease_timeout)[is_complete].sum()),
-        Window.HEARTBEAT_AFTER_COMPLETION: _heartbeats_after(views, code),
-        Window.REPEATED_COMPLETION: int(_repeated(views, finishes)[is_complete].sum()),
-        Window.FAIL_AFTER_OTHER_COMPLETION: _fails_after_other(views, finishes, code),
+        Window.STALE_WHILE_HELD: int((_stale_while_held(views, finishes) & mine).sum()),
+        Window.LEASE_BOUNDARY: int((_near_deadline(finishes, lease_timeout) & completes).sum()),
+        Window.HEARTBEAT_AFTER_COMPLETION: _heartbeats_after(views, code, invoked),
+        Window.REPEATED_COMPLETION: int((_repeated(views, finishes) & completes).sum()),
+        Window.FAIL_AFTER_OTHER_COMPLETION: _fails_after_other(views, finishes[mine], code),
     }
+
+
+def _in_range(t_inv: np.ndarray, invoked: tuple[int, int] | None) -> np.ndarray:
+    if invoked is None:
+        return np.ones(len(t_inv), dtype=bool)
+    since, until = invoked
+    return np.asarray((t_inv > since) & (t_inv <= until))
 
 
 def _asof(
@@ -140,11 +151,14 @@ def _fails_after_other(views: Views, finishes: pd.DataFrame, code: dict[str, int
     return int((other & merged["completer"].notna().to_numpy()).sum())
 
 
-def _heartbeats_after(views: Views, code: dict[str, int]) -> int:
+def _heartbeats_after(views: Views, code: dict[str, int], invoked: tuple[int, int] | None) -> int:
     if "heartbeat" not in code:
         return 0
     ops = views.ops
-    beats = ops[ops["f"].to_numpy() == code["heartbeat"]][["actor", "t_inv"]]
+    chosen = (ops["f"].to_numpy() == code["heartbeat"]) & _in_range(
+        ops["t_inv"].to_numpy(), invoked
+    )
+    beats = ops[chosen][["actor", "t_inv"]]
     done = _accepted_completions(views, code)[["actor", "t_done"]]
     if not len(beats) or not len(done):
         return 0
