@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.audit import audit_with_client
 from harness.clients import ContractClient, DeploymentClient, Lease, lease_of, load_client
 from harness.errors import ConfigError
 from tests.deployments.contract_app import create_app as contract_app
@@ -135,3 +136,15 @@ def test_a_bad_client_spec_is_one_line_config_error(spec: str, problem: str) -> 
 
 def test_a_module_spec_loads_the_class() -> None:
     assert load_client("harness.clients:ContractClient") is ContractClient
+
+
+def test_the_audit_reads_the_deployment_through_the_client(client: DeploymentClient) -> None:
+    client.submit("t1", None)
+    client.submit("t2", None)
+    client.complete("w1", claimed(client, "w1"), None)
+    audit = audit_with_client(client, ["t1", "t2", "ghost"], "http://example")
+    assert audit.to_json()["tasks"] == {
+        "t1": {"status": "completed", "attempts": 1, "worker_id": None},
+        "t2": {"status": "pending", "attempts": 0, "worker_id": None},
+        "ghost": {"status": "unknown_to_server"},
+    }
