@@ -33,6 +33,12 @@ class HistoryTail:
         self._offsets: dict[Path, int] = {}
         self.events: list[dict[str, Any]] = []
 
+    def take_new(self) -> list[dict[str, Any]]:
+        """The events read since the last call, forgotten here (a bounded-memory reader)."""
+        self.poll()
+        new, self.events = self.events, []
+        return new
+
     def poll(self) -> int:
         added = 0
         for path in sorted(self.dir.glob("*.jsonl")) if self.dir.is_dir() else []:
