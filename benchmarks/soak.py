@@ -5,8 +5,8 @@
 Starts the reference safe deployment (2 API processes, a janitor, 2 s leases) and runs
 ``locust -f scenarios --headless --soak --producer-rate R -t Nm``: producers submit at
 a steady rate until the time is up, with no task budget, while the live checks run over
-their sliding window. Every 10 s of the load phase it samples the resident memory (RSS) of the Locust
-process, and at the end reads how many events the run recorded and analyzed.
+their sliding window. Every 10 s of the load phase it samples the resident memory (RSS)
+of the Locust process, and at the end reads how many events the run recorded and analyzed.
 
 Memory is "flat" when the last third of the run's samples peak no higher than 1.2 x the
 peak of the middle third (after warm-up: imports, the first window of events filling).
