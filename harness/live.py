@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.checks import check_history
-from harness.checks.views import build_views
+from harness.checks.ops import build_views
 from harness.checks.windows import Window, windows_hit
 from harness.history import frame_from_events
 

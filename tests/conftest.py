@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from harness.explorer.profiles import load_default_profile
+from harness.explorer.hypothesis_profiles import load_default_profile
 from harness.redis_server import EmbeddedRedis, RedisConfig
 from harness.settings import from_env
 

@@ -17,7 +17,7 @@ run.json), the history bounds it from two kinds of evidence:
 A redelivery sooner than the lower bound contradicts what the deployment did for
 another claim: on the assumption of one lease for every claim (what a lease is), it
 is a double claim, so the double-claim check uses the lower bound as the lease. Pure:
-numpy and pandas over :class:`~harness.checks.views.Views`.
+numpy and pandas over :class:`~harness.checks.ops.Views`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from harness.checks.views import OK, Views
+from harness.checks.ops import OK, Views
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

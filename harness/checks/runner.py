@@ -17,8 +17,8 @@ from harness.checks.audit_checks import audit_mismatches, stuck
 from harness.checks.audit_state import Audit
 from harness.checks.lease import LeaseInference, infer_lease
 from harness.checks.metrics import metrics
-from harness.checks.model import CheckReport, CheckResult, Kind, overall
-from harness.checks.views import Views, build_views
+from harness.checks.ops import Views, build_views
+from harness.checks.verdicts import CheckReport, CheckResult, Kind, overall
 from harness.checks.windows import windows_hit
 
 logger = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ repeated_completion        completes a task again for the same claim after an ea
 fail_after_other_completion fails a task after another worker's accepted completion (F8)
 ========================== ===========================================================
 
-Pure and vectorised (pandas ``merge_asof``) over :class:`~harness.checks.views.Views`.
+Pure and vectorised (pandas ``merge_asof``) over :class:`~harness.checks.ops.Views`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
-from harness.checks.views import OK, Views
+from harness.checks.ops import OK, Views
 
 BOUNDARY_S = 0.1  # how close to its lease's deadline a completion is "racing" it
 

@@ -17,7 +17,7 @@ from typing import Any
 from flask import Response, abort, send_from_directory
 from flask import request as flask_request
 
-from scenarios._liveview import LiveState
+from harness.locust.live_view import LiveState
 
 TAB = "qharness"
 REPORT_ROUTE = "/qharness/report/"  # the slash: the page's plots are relative links

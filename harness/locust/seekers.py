@@ -38,8 +38,8 @@ import gevent
 from locust.env import Environment
 
 from harness.lease_discovery import StallLadder
-from scenarios._actors import WorkerBase
-from scenarios._client import Lease
+from harness.locust.actors import WorkerBase
+from harness.locust.client import Lease
 
 WATCH_EVERY_S = 0.01  # how often a watcher looks at its task once the window may open
 COARSE_EVERY_S = 0.25  # ... and before then, when it does not know the lease's end
