@@ -32,8 +32,12 @@ import httpx
 import orjson
 
 from harness.errors import ConfigError
+from harness.events import EventType
+from harness.recorder import classify_http
 
 NO_ANSWER = 0  # Answer.status when the request got no answer (timeout, reset)
+RATE_LIMITED = 429  # over the deployment's per-worker rate limit: no effect, back off
+DEFAULT_BACKOFF = 1.0  # seconds, when a 429 carries no usable Retry-After
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,6 +59,20 @@ class Answer:
     body: Any  # the decoded JSON, or None
     error: str | None = None  # the contract's error code, or the transport's failure
     retry_after: float | None = None  # seconds, from Retry-After on a 429 / 503
+
+    @property
+    def outcome(self) -> EventType:
+        """What the answer makes of the op in the history (:func:`classify_http`)."""
+        return classify_http(self.status)
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.status == RATE_LIMITED
+
+    @property
+    def backoff(self) -> float:
+        """How long to wait before this worker's next request after a 429."""
+        return self.retry_after if self.retry_after is not None else DEFAULT_BACKOFF
 
 
 @runtime_checkable

@@ -19,10 +19,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from harness.clients import load_client
 from harness.errors import ConfigError
 from harness.settings import EnvSettings
 
-DEFAULT_MIX = "Producer=3,Worker=20,SlowWorker=6,JanitorTrigger=1"
+DEFAULT_MIX = (
+    "Producer=3,Worker=20,SlowWorker=6,JanitorTrigger=1,StaleCompleter=2,LateFailer=1,"
+    "BoundaryRacer=1,LateHeartbeater=1,RepeatCompleter=1"
+)
+SOAK_BUDGET = 10**12  # --soak: producers never run out of ids; the run ends at -t
 # Without a lease in the claim and without --lease-timeout, a slow worker assumes the
 # design's default lease (DESIGN.md §8a: the safe queue's default).
 FALLBACK_LEASE_SECONDS = 30.0
@@ -125,6 +130,8 @@ class ScenarioSettings:
     mix: dict[str, int]
     impl: str | None  # a label for run.json, e.g. "naive"; the harness cannot see it
     profile: str
+    client: str | None = None  # --client module:Class, a plug-in for another API shape
+    soak: bool = False  # steady state until -t: no task budget, no stop on drain
 
     @property
     def stall_lease(self) -> float:
@@ -165,9 +172,13 @@ def settings_from(options: Any, env: EnvSettings) -> ScenarioSettings:
     if budget != int(budget):
         raise ConfigError(f"--task-budget {options.task_budget!r}: a whole number of tasks")
     config = getattr(options, "config", None)
+    soak = _flag(getattr(options, "soak", False))
+    client = getattr(options, "client", "") or None
+    if client is not None:
+        load_client(client)  # a bad spec is a ConfigError now, not in every user
     return ScenarioSettings(
         run_dir=Path(options.run_dir) if options.run_dir else None,
-        task_budget=int(budget),
+        task_budget=SOAK_BUDGET if soak else int(budget),
         task_duration=Distribution.parse(str(options.task_duration)),
         crash_probability=parse_probability(options.crash_probability, "crash-probability"),
         fail_probability=parse_probability(options.fail_probability, "fail-probability"),
@@ -188,6 +199,8 @@ def settings_from(options: Any, env: EnvSettings) -> ScenarioSettings:
         mix=parse_mix(str(options.mix)),
         impl=options.impl or None,
         profile=Path(config).stem if config else "mixed",
+        client=client,
+        soak=soak,
     )
 
 
@@ -343,6 +356,21 @@ def add_options(parser: Any, **_kwargs: Any) -> None:
         default=DEFAULT_MIX,
         env_var="LOCUST_MIX",
         help="qharness: user class weights, CLASS=WEIGHT,... (weight 0 leaves a class out)",
+    )
+    add(
+        "--client",
+        default="",
+        env_var="LOCUST_CLIENT",
+        help="qharness: module:Class or path/file.py:Class, a client for a deployment whose "
+        "API differs from the contract's (docs/custom-client.md)",
+    )
+    add(
+        "--soak",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        env_var="LOCUST_SOAK",
+        help="qharness: steady state until -t: producers at --producer-rate, no task "
+        "budget, no stop on drain; live checks in bounded memory",
     )
     add(
         "--impl",

@@ -30,14 +30,11 @@ else works like a plain worker.
 from __future__ import annotations
 
 import time
-import weakref
 from collections.abc import Callable
 from typing import Any
 
 import gevent
-from locust.env import Environment
 
-from harness.lease_discovery import StallLadder
 from harness.locust.actors import WorkerBase
 from harness.locust.client import Lease
 
@@ -45,16 +42,6 @@ WATCH_EVERY_S = 0.01  # how often a watcher looks at its task once the window ma
 COARSE_EVERY_S = 0.25  # ... and before then, when it does not know the lease's end
 WATCH_CAP_S = 90.0  # a watcher gives up (and completes anyway) after this long
 BOUNDARY_SPREAD_S = 0.05  # a boundary racer completes within this of the deadline
-
-_LADDERS: weakref.WeakKeyDictionary[Environment, StallLadder] = weakref.WeakKeyDictionary()
-
-
-def ladder_for(environment: Environment) -> StallLadder:
-    """The process's lease-discovery ladder, shared by its slow workers and seekers."""
-    ladder = _LADDERS.get(environment)
-    if ladder is None:
-        ladder = _LADDERS[environment] = StallLadder()
-    return ladder
 
 
 class SeekerBase(WorkerBase):
@@ -67,7 +54,7 @@ class SeekerBase(WorkerBase):
         """When the lease ends (epoch s): the claim's, --lease-timeout's, or discovered."""
         if lease.expires_at is not None:
             return lease.expires_at
-        known = self.settings.lease_timeout or ladder_for(self.environment).outstayed
+        known = self.settings.lease_timeout or self.ctx.ladder.outstayed
         return claimed_at + known if known is not None else None
 
     def view(self, task_id: str) -> dict[str, Any] | None:

@@ -208,11 +208,15 @@ def test_the_web_ui_offers_the_options() -> None:
         proc.wait(timeout=30)
 
 
-def test_locust_lists_the_four_user_classes() -> None:
+def test_locust_lists_the_user_classes_of_the_default_mix() -> None:
     out = _locust("--list")
     assert out.returncode == 0, out.stderr
     names = {line.strip() for line in out.stdout.splitlines()[1:] if line.strip()}
-    assert names == {"Worker", "SlowWorker", "Producer", "JanitorTrigger"}
+    seekers = {"StaleCompleter", "LateFailer", "BoundaryRacer", "LateHeartbeater"}
+    assert (
+        names == {"Worker", "SlowWorker", "Producer", "JanitorTrigger", "RepeatCompleter"} | seekers
+    )
+    assert names == set(parse_mix(DEFAULT_MIX))
 
 
 def test_a_bad_option_is_a_one_line_usage_error() -> None:
