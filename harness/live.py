@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 from harness.checks import check_history
 from harness.checks.ops import build_views
 from harness.checks.windows import Window, windows_hit
@@ -69,7 +71,8 @@ class LiveChecks:
         events = _whole_ops(self.events)
         if not events:
             return []
-        report = check_history(frame_from_events(events), lease_timeout=self.lease_timeout)
+        frame = frame_from_events(events)
+        report = check_history(frame, lease_timeout=self.lease_timeout)
         newest = int(events[-1]["time_ns"])
         found = [
             LiveFinding(kind=v.kind, task_id=v.task_id, explanation=v.explanation)
@@ -77,7 +80,7 @@ class LiveChecks:
             for v in report.results[kind].violations
             if self._first_time(kind, v.task_id, newest)
         ]
-        self._count_windows(events, newest)
+        self._count_windows(frame, newest)
         return found
 
     def _first_time(self, kind: str, task_id: str, now_ns: int) -> bool:
@@ -87,13 +90,12 @@ class LiveChecks:
         self.counts[kind] += 1
         return True
 
-    def _count_windows(self, events: list[dict[str, Any]], newest: int) -> None:
+    def _count_windows(self, frame: pd.DataFrame, newest: int) -> None:
         """Windows hit by ops invoked since the last count and settled by now."""
         until = newest - int(SETTLE_S * 1e9)
         if until <= self._counted_until:
             return
         since = self._counted_until
-        frame = frame_from_events(events)
         hit = windows_hit(build_views(frame), self.lease_timeout, invoked=(since, until))
         for window, count in hit.items():
             self.windows[window] += count

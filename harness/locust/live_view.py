@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from harness.progress import HistoryTail
 logger = logging.getLogger(__name__)
 
 LIVE_EVERY_S = 3.0
+MAX_SHARE = 0.2  # the live checks take at most about this share of one core
 REQUEST_TYPE = "qharness"
 
 
@@ -94,13 +96,17 @@ class LiveView:
 
     def _loop(self, tail: HistoryTail, checks: LiveChecks) -> None:
         pool = gevent.get_hub().threadpool
+        took = 0.0
         while True:
-            gevent.sleep(LIVE_EVERY_S)
+            gevent.sleep(max(LIVE_EVERY_S, took / MAX_SHARE))
+            began = time.monotonic()
             try:
                 found = pool.spawn(self._step, tail, checks).get()
             except Exception:  # best effort: the final analysis is the authority
                 logger.exception("qharness: live check failed")
                 continue
+            finally:
+                took = time.monotonic() - began
             for finding in found:
                 self.fire(finding.kind, finding.task_id, finding.explanation)
             self._update(checks)

@@ -15,6 +15,7 @@ import pytest
 from harness.errors import ConfigError
 from harness.locust.options import (
     DEFAULT_MIX,
+    SOAK_BUDGET,
     Distribution,
     DistributionKind,
     parse_mix,
@@ -254,3 +255,18 @@ def test_the_six_profiles_exist() -> None:
     assert names == {
         "mixed", "test1_simultaneous", "test2_polling", "test3_completion", "janitor_race", "chaos",
     }  # fmt: skip
+
+
+def test_soak_has_no_task_budget_to_spend() -> None:
+    soak = settings_from(_options(soak=True, task_budget=100), _env())
+    assert (soak.soak, soak.task_budget) == (True, SOAK_BUDGET)
+    plain = settings_from(_options(task_budget=100), _env())
+    assert (plain.soak, plain.task_budget) == (False, 100)
+
+
+def test_a_client_plug_in_is_checked_when_the_settings_are_built() -> None:
+    spec = "harness.clients:ContractClient"
+    assert settings_from(_options(client=spec), _env()).client == spec
+    assert settings_from(_options(), _env()).client is None
+    with pytest.raises(ConfigError, match="has no class Nope"):
+        settings_from(_options(client="harness.clients:Nope"), _env())
