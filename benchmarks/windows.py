@@ -4,6 +4,8 @@
     python -m benchmarks.windows status --runs 10      # status-only fencing, default mix
     python -m benchmarks.windows safe --runs 20        # the reference safe queue, same mix
     python -m benchmarks.windows all                   # the three, as above
+    python -m benchmarks.windows status --runs 10 --tag -baseline \
+        --mix Producer=3,Worker=20,SlowWorker=6,JanitorTrigger=1   # without the seekers
 
 Each run is the real ``locust -f scenarios --headless`` command against a real
 deployment on 127.0.0.1, with the default mix (window seekers included) and no
@@ -112,7 +114,7 @@ def safe() -> Iterator[str]:
         yield deployment.base_url
 
 
-def series(which: str, runs: int, seconds: int) -> list[dict[str, Any]]:
+def series(which: str, runs: int, seconds: int, mix: str | None = None) -> list[dict[str, Any]]:
     base = Path(tempfile.mkdtemp(prefix=f"qharness-windows-{which}-"))
     rows = []
     for n in range(1, runs + 1):
@@ -123,6 +125,8 @@ def series(which: str, runs: int, seconds: int) -> list[dict[str, Any]]:
         else:
             deployment = status_fenced() if which == "status" else safe()
             extra = ()
+        if mix:
+            extra = (*extra, "--mix", mix)
         with deployment as url:
             row = locust_run(url, base / f"run-{n}", seconds, *extra)
         rows.append(row)
@@ -136,13 +140,15 @@ def main() -> None:
     parser.add_argument("which", choices=("naive", "status", "safe", "all"))
     parser.add_argument("--runs", type=int, default=None)
     parser.add_argument("--seconds", type=int, default=None, help="locust -t per run")
+    parser.add_argument("--mix", help="another user mix (e.g. the old default, as a baseline)")
+    parser.add_argument("--tag", default="", help="suffix of the output file name")
     args = parser.parse_args()
     plan = {"naive": (1, 120), "status": (10, 30), "safe": (20, 30)}
     OUT.mkdir(exist_ok=True)
     for which in plan if args.which == "all" else [args.which]:
         runs, seconds = plan[which]
-        rows = series(which, args.runs or runs, args.seconds or seconds)
-        (OUT / f"windows-{which}.json").write_text(json.dumps(rows, indent=2))
+        rows = series(which, args.runs or runs, args.seconds or seconds, args.mix)
+        (OUT / f"windows-{which}{args.tag}.json").write_text(json.dumps(rows, indent=2))
         failed = sum(1 for r in rows if r["verdict"] == "fail")
         passed = sum(1 for r in rows if r["verdict"] == "pass")
         print(f"{which}: {failed} of {len(rows)} runs FAIL, {passed} PASS, "
