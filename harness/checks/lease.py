@@ -10,18 +10,24 @@ run.json), the history bounds it from two kinds of evidence:
   was still honoured: its owner's finish was accepted and nobody had claimed the task
   again meanwhile. The deployment waited at least that long once.
 - **redeliveries** (the upper bound): claims of a task whose previous claim was still
-  unreleased (no finish by its owner invoked in between). The shortest time from the
-  previous claim's invoke to the new claim's answer, over the redeliveries that
-  respect the lower bound, is the soonest the deployment re-handed a task.
+  unreleased (no finish by its owner invoked in between). The time from the previous
+  claim's invoke to the new claim's answer is how long the deployment honoured it at
+  most; the soonest *plausible* one bounds the lease from above.
 
-A redelivery sooner than the lower bound contradicts what the deployment did for
-another claim: on the assumption of one lease for every claim (what a lease is), it
-is a double claim, so the double-claim check uses the lower bound as the lease. Pure:
-numpy and pandas over :class:`~harness.checks.ops.Views`.
+A janitor sweeping every P seconds honours a claim for anywhere between L and L + P, so
+a correct deployment may redeliver one task sooner than it honoured another claim. The
+inference assumes that jitter is less than half the lease: a redelivery after at least
+half the lower bound is plausible; one sooner than that contradicts what the deployment
+did for another claim by more than any jitter, and is a double claim (two janitors
+re-queuing a task twice, a duplicate enqueue: the second claim comes milliseconds after
+the first). The double-claim check therefore takes the smaller of the two bounds as the
+lease (:attr:`LeaseInference.judged_s`); give ``--lease-timeout`` for an exact judgement.
+Pure: numpy and pandas over :class:`~harness.checks.ops.Views`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,8 +41,8 @@ class LeaseInference:
     """Bounds, in seconds, on the lease a deployment applied, and the evidence counts."""
 
     lower_s: float | None  # longest honoured unrenewed hold; None when no hold was seen
-    upper_s: float | None  # soonest redelivery respecting the lower bound; None when none
-    redeliveries: int  # redeliveries behind the upper bound
+    upper_s: float | None  # soonest plausible redelivery; None when none
+    redeliveries: int  # plausible redeliveries (after at least half the lower bound)
     holds: int  # honoured holds behind the lower bound
 
     @property
@@ -44,19 +50,34 @@ class LeaseInference:
         """Whether a lease for the double-claim check could be inferred (a lower bound)."""
         return self.lower_s is not None
 
+    @property
+    def judged_s(self) -> float | None:
+        """The lease the double-claim check uses: the smaller bound, to the millisecond
+        below (the soonest plausible redelivery is not itself a double claim)."""
+        if self.lower_s is None:
+            return None
+        smaller = self.lower_s if self.upper_s is None else min(self.lower_s, self.upper_s)
+        return math.floor(smaller * 1000) / 1000
+
     def describe(self) -> str:
         """One line for the report, e.g. ``lease inferred: between 1.02 and 2.31 s ...``."""
-        if self.lower_s is None:
-            if self.upper_s is None:
+        lower, upper = self.lower_s, self.upper_s
+        if lower is None:
+            if upper is None:
                 return "lease not inferred: no honoured hold and no redelivery"
-            return f"lease inferred: at most {self.upper_s:.2f} s from {self._from()}"
-        if self.upper_s is None:
+            return f"lease inferred: at most {upper:.2f} s from {self._from()}"
+        if upper is None:
             return (
-                f"lease inferred: at least {self.lower_s:.2f} s "
+                f"lease inferred: at least {lower:.2f} s "
                 f"(from {self.holds} honoured holds; no redelivery seen)"
             )
-        bounds = f"between {self.lower_s:.2f} and {self.upper_s:.2f} s"
-        return f"lease inferred: {bounds} from {self._from()}"
+        if upper < lower:
+            return (
+                f"lease inferred: between {upper:.2f} and {lower:.2f} s from {self._from()} "
+                f"(a redelivery after {upper:.2f} s, a claim honoured for {lower:.2f} s: "
+                "the janitor's period)"
+            )
+        return f"lease inferred: between {lower:.2f} and {upper:.2f} s from {self._from()}"
 
     def metrics(self) -> dict[str, int | float]:
         """The inference as run metrics (bounds present only when known)."""
@@ -64,10 +85,13 @@ class LeaseInference:
             "lease_inferred_from_redeliveries": self.redeliveries,
             "lease_inferred_from_holds": self.holds,
         }
-        if self.lower_s is not None:
-            out["lease_inferred_lower_s"] = round(self.lower_s, 3)
-        if self.upper_s is not None:
-            out["lease_inferred_upper_s"] = round(self.upper_s, 3)
+        for name, value in (
+            ("lease_inferred_lower_s", self.lower_s),
+            ("lease_inferred_upper_s", self.upper_s),
+            ("lease_judged_s", self.judged_s),
+        ):
+            if value is not None:
+                out[name] = round(value, 3)
         return out
 
     def _from(self) -> str:
@@ -84,7 +108,7 @@ def infer_lease(views: Views, redelivery_gaps_ns: np.ndarray) -> LeaseInference:
     lower = float(holds.max()) / 1e9 if len(holds) else None
     gaps = np.asarray(redelivery_gaps_ns, dtype=np.float64) / 1e9
     if lower is not None:
-        gaps = gaps[gaps >= lower]
+        gaps = gaps[gaps >= lower / 2]  # plausible: within the assumed jitter
     upper = float(gaps.min()) if len(gaps) else None
     return LeaseInference(lower_s=lower, upper_s=upper, redeliveries=len(gaps), holds=len(holds))
 

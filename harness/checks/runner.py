@@ -45,8 +45,8 @@ def _leased_pairs(
     except Exception:  # a defect of the inference: the double-claim check says unknown
         logger.exception("lease inference crashed")
         return pairs, None
-    if inference.lower_s is not None:
-        pairs = claim_checks.claim_pairs(views, inference.lower_s)
+    if inference.judged_s is not None:
+        pairs = claim_checks.claim_pairs(views, inference.judged_s)
     return pairs, inference
 
 
@@ -87,7 +87,7 @@ def check_history(
     numbers["redelivered"] = claim_checks.redelivered(pairs)
     if inference is not None:
         numbers.update(inference.metrics())
-    window_lease = lease_timeout if inference is None else inference.lower_s
+    window_lease = lease_timeout if inference is None else inference.upper_s
     return CheckReport(
         verdict=overall(results),
         results=results,

@@ -3,6 +3,8 @@ and the double-claim check judged with the inferred lease."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from harness.checks import Verdict, check_history
@@ -126,3 +128,44 @@ def test_nothing_is_inferred_when_every_claim_carries_its_deadline() -> None:
 )
 def test_the_report_line(inference: LeaseInference, line: str) -> None:
     assert inference.describe() == line
+
+
+def janitor_jitter(pushed_twice: bool = False) -> History:
+    """A correct deployment whose janitor sweeps every ~0.6 s after a 2 s lease: it
+    redelivered after 2.0 s and 2.6 s, yet honoured another claim for 2.4 s."""
+    h = History()
+    for task in ("t1", "t2", "t3"):
+        h.submit(task)  # 0..5
+    h.claim("worker-A", "t1")  # 6, 7
+    h.claim("worker-B", "t2")  # 8, 9
+    h.claim("worker-C", "t3")  # 10, 11
+    h.wait(2.0)
+    h.claim("worker-D", "t1")  # 12, 13: A's t1 after 2.0 s
+    h.wait(0.4)
+    h.complete("worker-B", "t2")  # 14, 15: B honoured for 2.4 s
+    h.wait(0.2)
+    h.claim("worker-E", "t3")  # 16, 17: C's t3 after 2.6 s
+    if pushed_twice:
+        h.claim("worker-F", "t3")  # 18, 19: and again 2 ms later (re-queued twice)
+    h.complete("worker-D", "t1")
+    h.complete("worker-E", "t3")
+    return h
+
+
+def test_the_jitter_of_a_periodic_janitor_is_not_a_double_claim() -> None:
+    h = janitor_jitter()
+    report = check_history(h.frame(), drained=True)
+    dc = report.results["double_claim"]
+    assert (dc.verdict, dc.count) == (Verdict.PASS, 0)
+    soonest, honoured = h.time_s(13) - h.time_s(6), h.time_s(14) - h.time_s(9)
+    assert dc.note == (
+        f"lease inferred: between {soonest:.2f} and {honoured:.2f} s from 2 redeliveries "
+        f"(a redelivery after {soonest:.2f} s, a claim honoured for {honoured:.2f} s: "
+        "the janitor's period)"
+    )
+    assert report.metrics["lease_judged_s"] == math.floor(soonest * 1000) / 1000
+
+
+def test_a_redelivery_in_under_half_the_honoured_time_is_still_a_double_claim() -> None:
+    dc = check_history(janitor_jitter(pushed_twice=True).frame()).results["double_claim"]
+    assert (dc.verdict, pairs(dc)) == (Verdict.FAIL, [("t3", [16, 17, 18, 19])])
