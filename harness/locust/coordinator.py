@@ -144,7 +144,8 @@ class Coordinator:
             self.live.start(run_dir, settings.lease_timeout)
         self.note_leftovers(run)
         finish.write_run_json(run_dir, run.meta)
-        logger.info("qharness run folder: %s (budget %d tasks)", run_dir, settings.task_budget)
+        budget = "soak: no task budget" if settings.soak else f"budget {settings.task_budget} tasks"
+        logger.info("qharness run folder: %s (%s)", run_dir, budget)
         self.conductor = gevent.spawn(self.conduct, run)
 
     def note_leftovers(self, run: RunState) -> None:
