@@ -62,7 +62,8 @@ def check_history(
     subs = submission.submissions(views)
     pairs, inference = _leased_pairs(views, lease_timeout)
     lease_note = inference.describe() if inference is not None else ""
-    stuck_lease = lease_timeout if inference is None else inference.upper_s
+    # stuck and the lease boundary: past the soonest the deployment really redelivered
+    later_lease = lease_timeout if inference is None else inference.upper_s
     excused: list[int] = [0]
 
     def unexpected() -> CheckResult:
@@ -77,7 +78,7 @@ def check_history(
         Kind.DOUBLE_CLAIM: lambda: claim_checks.double_claims(views, pairs, lease_note=lease_note),
         Kind.UNEXPECTED: unexpected,
         Kind.AUDIT_MISMATCH: lambda: audit_mismatches(views, subs, audit),
-        Kind.STUCK: lambda: stuck(views, audit, drained=drained, lease_timeout=stuck_lease),
+        Kind.STUCK: lambda: stuck(views, audit, drained=drained, lease_timeout=later_lease),
     }
     results = {str(kind): _guarded(kind, check) for kind, check in checks.items()}
     numbers = metrics(views)
@@ -87,12 +88,11 @@ def check_history(
     numbers["redelivered"] = claim_checks.redelivered(pairs)
     if inference is not None:
         numbers.update(inference.metrics())
-    window_lease = lease_timeout if inference is None else inference.upper_s
     return CheckReport(
         verdict=overall(results),
         results=results,
         metrics=numbers,
-        windows=_windows(views, window_lease),
+        windows=_windows(views, later_lease),
     )
 
 
