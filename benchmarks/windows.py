@@ -4,7 +4,7 @@
     python -m benchmarks.windows status --runs 10      # status-only fencing, default mix
     python -m benchmarks.windows safe --runs 20        # the reference safe queue, same mix
     python -m benchmarks.windows all                   # the three, as above
-    python -m benchmarks.windows status --runs 10 --tag -baseline \
+    python -m benchmarks.windows status --runs 10 --tag=-baseline \
         --mix Producer=3,Worker=20,SlowWorker=6,JanitorTrigger=1   # without the seekers
 
 Each run is the real ``locust -f scenarios --headless`` command against a real
