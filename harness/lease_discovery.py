@@ -53,7 +53,8 @@ class StallLadder:
         return self._honoured
 
     def take(self) -> float:
-        """The stall for the next slow worker; pair every ``take`` with one ``report``."""
+        """The stall for the next slow worker; pair every ``take`` with one ``report``
+        (or ``abandon``)."""
         with self._lock:
             if self._outstayed is not None:
                 stall = self._outstayed
@@ -63,6 +64,11 @@ class StallLadder:
                 stall = idle[0] if idle else (above[-1] if above else self.rungs[-1])
             self._in_flight[stall] += 1
             return stall
+
+    def abandon(self, stall: float) -> None:
+        """A stall that ended early (the worker was stopped): it proves nothing."""
+        with self._lock:
+            self._in_flight[stall] -= 1
 
     def report(self, stall: float, *, outstayed: bool) -> None:
         """What the stall of ``stall`` seconds found when it woke up."""

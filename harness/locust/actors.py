@@ -187,16 +187,18 @@ class SlowWorkerBase(WorkerBase):
         """Stall for the ladder's next rung, then tell it whether the task was taken."""
         ladder = self.ctx.ladder
         stall = ladder.take()
-        outstayed = False
         try:
             gevent.sleep(stall)
             answer = self.api.status(lease.task_id)
-            view = answer.body if answer.status == 200 and isinstance(answer.body, dict) else {}
-            outstayed = bool(view) and not (
-                view.get("status") == "processing" and view.get("worker_id") == self.worker_id
-            )
-        finally:
-            ladder.report(stall, outstayed=outstayed)
+        except BaseException:  # stopped mid-stall (GreenletExit): the stall proves nothing
+            ladder.abandon(stall)
+            raise
+        view = answer.body if answer.status == 200 and isinstance(answer.body, dict) else {}
+        if not view:
+            ladder.abandon(stall)  # no answer: nothing learnt
+            return
+        mine = view.get("status") == "processing" and view.get("worker_id") == self.worker_id
+        ladder.report(stall, outstayed=not mine)
 
 
 class ProducerBase(QueueUser):

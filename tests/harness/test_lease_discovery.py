@@ -53,3 +53,11 @@ def test_first_must_be_positive_and_at_most_the_cap() -> None:
         StallLadder(first=0, cap=1)
     with pytest.raises(ValueError, match="first"):
         StallLadder(first=2, cap=1)
+
+
+def test_an_abandoned_stall_proves_nothing() -> None:
+    ladder = StallLadder(first=0.5, cap=4)
+    stall = ladder.take()
+    ladder.abandon(stall)  # the worker was stopped mid-stall
+    assert (ladder.honoured, ladder.outstayed) == (0.0, None)
+    assert ladder.take() == 0.5  # the rung is free again
