@@ -21,14 +21,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gevent
 from locust.env import Environment
 
-from harness.checks import CheckReport
-from harness.live import LiveChecks, LiveFinding
-from harness.progress import HistoryTail
+if TYPE_CHECKING:  # pandas: imported when a run starts, not when Locust loads the users
+    from harness.checks import CheckReport
+    from harness.live import LiveChecks, LiveFinding
+    from harness.progress import HistoryTail
 
 logger = logging.getLogger(__name__)
 
@@ -85,17 +86,17 @@ class LiveView:
             self.state.run_dir, self.state.report = run_dir, None
             self.state.verdict = "running: no violation so far"
         self.fired.clear()
-        tail = HistoryTail(run_dir / "history")
-        checks = LiveChecks(lease_timeout=lease_timeout)
-        self._greenlet = gevent.spawn(self._loop, tail, checks)
+        self._greenlet = gevent.spawn(self._loop, run_dir, lease_timeout)
 
     def stop(self) -> None:
         if self._greenlet is not None:
             self._greenlet.kill(block=True, timeout=5)
             self._greenlet = None
 
-    def _loop(self, tail: HistoryTail, checks: LiveChecks) -> None:
+    def _loop(self, run_dir: Path, lease_timeout: float | None) -> None:
         pool = gevent.get_hub().threadpool
+        # in a thread: importing pandas takes seconds, and must not stall the users' start
+        tail, checks = pool.spawn(_checks_for, run_dir, lease_timeout).get()
         took = 0.0
         while True:
             gevent.sleep(max(LIVE_EVERY_S, took / MAX_SHARE))
@@ -157,6 +158,13 @@ class LiveView:
                 self.state.windows = dict(report.windows)
                 self.state.events = int(report.metrics.get("events", 0))
                 self.state.lease = _lease_line(report)
+
+
+def _checks_for(run_dir: Path, lease_timeout: float | None) -> tuple[HistoryTail, LiveChecks]:
+    from harness.live import LiveChecks
+    from harness.progress import HistoryTail
+
+    return HistoryTail(run_dir / "history"), LiveChecks(lease_timeout=lease_timeout)
 
 
 def _lease_line(report: CheckReport) -> str:

@@ -82,7 +82,7 @@ def test_without_any_lease_the_naive_queue_fails_with_its_lease_inferred(tmp_pat
     assert "qharness lease inferred: between" in out.stderr
     run = json.loads((tmp_path / "run" / "run.json").read_text())
     assert run["lease_timeout"] is None
-    assert run["lease_discovery"]["outstayed_s"] is not None
+    assert "lease_discovery" in run  # what the ladder learnt, when a stall ran to its end
 
 
 def test_a_custom_client_drives_a_differently_shaped_api(tmp_path: Path) -> None:
