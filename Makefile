@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,zoo]'  # zoo: the real libraries on trial (tests/zoo)
 	touch $(STAMP)
 
 ## The main job: naive vs safe under the note's own tests, one side-by-side race report.
@@ -31,8 +31,9 @@ chromium:
 	    echo "could not install chromium: the rendering test will say so"; \
 	  else echo "chromium not found and not root: the rendering test will be skipped"; fi; }
 
+## Style, types, and the layer contracts of pyproject.toml [tool.importlinter].
 lint: $(STAMP)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports --no-cache
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -1,128 +1,87 @@
-"""Live checks in flat memory: the mid-run checks over a sliding window of the history.
+"""Live "violations so far": the mid-run checks, kept up to date incrementally.
 
-A soak runs for as long as it is told, so the live view cannot keep the whole history:
-:class:`LiveChecks` keeps the events of the last ``window_s`` seconds (at least a few
-leases long, so a late completion still meets the claim it races), runs the pure checks
-over that window every so often, and reports each violation (kind, task) once. Memory
-is bounded by the event rate times the window, never by the run's length. The final
-analysis of the whole history stays the authority; the live view only says early what
-it will find (a window that starts mid-op can only hide evidence, never invent it: the
-mid-run kinds are proven by events present, not by absent ones).
+The four mid-run kinds (:data:`MID_RUN_KINDS`) are properties of one task's events
+at a time, so each check round re-checks only the tasks whose events changed since the
+last round, with the same pure checks as the final analysis, and keeps every other
+task's findings. An op is attributed to its task as soon as it is known: an invoke
+that names its task at once (complete, fail, ...), a claim's invoke when its ``ok``
+returns the task. An op still in flight counts as ``info``, as it would in a history
+cut at this moment. Pure: no I/O here (:mod:`harness.progress` tails the shards).
 """
 
 from __future__ import annotations
 
-import logging
-from collections import deque
+from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
 from harness.checks import check_history
-from harness.checks.ops import build_views
-from harness.checks.windows import Window, windows_hit
+from harness.errors import MalformedEventError
 from harness.history import frame_from_events
+from harness.history_shard import check_event
 
-logger = logging.getLogger(__name__)
+MID_RUN_KINDS = ("duplicate_completion", "stale_completion", "resurrection", "double_claim")
 
-LIVE_KINDS = ("duplicate_completion", "stale_completion", "resurrection", "double_claim")
-MIN_WINDOW_S = 60.0
-SETTLE_S = 2.0  # ops younger than this may still miss events from another shard
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LiveFinding:
-    """One violation seen mid-run (the first time its kind and task were seen)."""
-
-    kind: str
-    task_id: str
-    explanation: str
+Event = dict[str, Any]
 
 
 class LiveChecks:
-    """Mid-run checks over the last ``window_s`` seconds of events, in bounded memory."""
+    """Incremental mid-run checks over events fed in the order each process wrote them."""
 
-    def __init__(self, *, lease_timeout: float | None, window_s: float | None = None) -> None:
-        lease = lease_timeout or 0.0
-        self.window_s = window_s if window_s is not None else max(MIN_WINDOW_S, 3 * lease)
+    def __init__(self, *, lease_timeout: float | None) -> None:
         self.lease_timeout = lease_timeout
-        self.events: deque[dict[str, Any]] = deque()
-        self.counts: dict[str, int] = dict.fromkeys(LIVE_KINDS, 0)
-        self.windows: dict[str, int] = dict.fromkeys(Window, 0)
-        self.analyzed = 0  # events fed in total (each is checked in at least one window)
-        self._seen: dict[tuple[str, str], int] = {}  # (kind, task) -> time_ns first seen
-        self._counted_until = 0  # windows are counted for ops invoked up to here
+        self.events_seen = 0
+        self._open: dict[str, Event] = {}  # each process's invoke awaiting its completion
+        self._by_task: dict[str, list[Event]] = defaultdict(list)
+        self._dirty: set[str] = set()
+        self._found: dict[str, set[str]] = {kind: set() for kind in MID_RUN_KINDS}
 
-    def feed(self, events: Iterable[dict[str, Any]]) -> None:
-        """Add newly recorded events (any order across shards) and drop expired ones."""
-        fresh = sorted(events, key=lambda e: int(e.get("time_ns", 0)))
-        self.analyzed += len(fresh)
-        if fresh and self.events and fresh[0]["time_ns"] < self.events[-1]["time_ns"]:
-            merged = sorted([*self.events, *fresh], key=lambda e: int(e["time_ns"]))
-            self.events = deque(merged)
-        else:
-            self.events.extend(fresh)
-        self._evict()
+    def add(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self.events_seen += 1
+            try:
+                check_event(event, "<live>", self.events_seen)
+            except MalformedEventError:
+                continue  # not an event: the final analysis will say where
+            if event["type"] == "invoke":
+                self._invoke(event)
+            else:
+                self._completion(event)
 
-    def check(self) -> list[LiveFinding]:
-        """Run the checks over the window; the violations not reported before."""
-        events = _whole_ops(self.events)
-        if not events:
-            return []
-        frame = frame_from_events(events)
-        report = check_history(frame, lease_timeout=self.lease_timeout)
-        newest = int(events[-1]["time_ns"])
-        found = [
-            LiveFinding(kind=v.kind, task_id=v.task_id, explanation=v.explanation)
-            for kind in LIVE_KINDS
-            for v in report.results[kind].violations
-            if self._first_time(kind, v.task_id, newest)
-        ]
-        self._count_windows(frame, newest)
-        return found
+    def _invoke(self, event: Event) -> None:
+        self._open[event["process"]] = event
+        task = event.get("task_id")
+        if isinstance(task, str):
+            self._attach(task, event)
 
-    def _first_time(self, kind: str, task_id: str, now_ns: int) -> bool:
-        if (kind, task_id) in self._seen:
-            return False
-        self._seen[(kind, task_id)] = now_ns
-        self.counts[kind] += 1
-        return True
+    def _completion(self, event: Event) -> None:
+        invoke = self._open.pop(event["process"], None)
+        task = event.get("task_id")
+        if invoke is not None and not isinstance(invoke.get("task_id"), str):
+            if not isinstance(task, str):
+                return  # e.g. a claim that found nothing pending
+            self._attach(task, invoke)
+        if invoke is not None and isinstance(invoke.get("task_id"), str):
+            task = invoke["task_id"] if not isinstance(task, str) else task
+        if isinstance(task, str):
+            self._attach(task, event)
 
-    def _count_windows(self, frame: pd.DataFrame, newest: int) -> None:
-        """Windows hit by ops invoked since the last count and settled by now."""
-        until = newest - int(SETTLE_S * 1e9)
-        if until <= self._counted_until:
-            return
-        since = self._counted_until
-        hit = windows_hit(build_views(frame), self.lease_timeout, invoked=(since, until))
-        for window, count in hit.items():
-            self.windows[window] += count
-        self._counted_until = until
+    def _attach(self, task: str, event: Event) -> None:
+        self._by_task[task].append(event)
+        self._dirty.add(task)
 
-    def _evict(self) -> None:
-        if not self.events:
-            return
-        cutoff = int(self.events[-1]["time_ns"]) - int(self.window_s * 1e9)
-        while self.events and int(self.events[0]["time_ns"]) < cutoff:
-            self.events.popleft()
-        keep_seen = cutoff - int(self.window_s * 1e9)
-        for key in [k for k, t in self._seen.items() if t < keep_seen]:
-            del self._seen[key]
+    @property
+    def touched(self) -> frozenset[str]:
+        """The tasks the next :meth:`check` will check again."""
+        return frozenset(self._dirty)
 
-
-def _whole_ops(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The events minus completions whose invoke fell out of the window."""
-    open_ops: set[str] = set()
-    out: list[dict[str, Any]] = []
-    for event in events:
-        process = str(event.get("process"))
-        if event.get("type") == "invoke":
-            open_ops.add(process)
-        elif process in open_ops:
-            open_ops.discard(process)
-        elif event.get("f") != "crash":
-            continue  # its invoke is gone: half an op would read as a lone completion
-        out.append(event)
-    return out
+    def check(self) -> dict[str, int]:
+        """Re-check the tasks touched since the last call; the counts so far, per kind."""
+        if self._dirty:
+            tasks, self._dirty = self._dirty, set()
+            events = [event for task in tasks for event in self._by_task[task]]
+            report = check_history(frame_from_events(events), lease_timeout=self.lease_timeout)
+            for kind in MID_RUN_KINDS:
+                self._found[kind] -= tasks
+                self._found[kind].update(v.task_id for v in report.results[kind].violations)
+        return {kind: len(tasks) for kind, tasks in self._found.items()}

@@ -48,6 +48,7 @@ from harness.locust.live_view import LiveView
 from harness.locust.options import ScenarioSettings
 from harness.locust.shipping import Batch, ShardAssembler
 from harness.recorder import Recorder, shard_name
+from harness.run_folder import new_run_dir, unused_run_dir, write_run_json
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ class Coordinator:
         except ConfigError as exc:
             self.abort(f"error: {exc}")
             return
-        run_dir = finish.unused_run_dir(settings.run_dir or finish.default_run_dir())
+        run_dir = unused_run_dir(settings.run_dir or new_run_dir(Path("reports"), "locust"))
         history_dir = run_dir / "history"
         history_dir.mkdir(parents=True, exist_ok=True)
         ledger = BudgetLedger(settings.task_budget, run_tag())
@@ -143,7 +144,7 @@ class Coordinator:
         if self.live is not None and settings.record:
             self.live.start(run_dir, settings.lease_timeout)
         self.note_leftovers(run)
-        finish.write_run_json(run_dir, run.meta)
+        write_run_json(run_dir, run.meta)
         budget = "soak: no task budget" if settings.soak else f"budget {settings.task_budget} tasks"
         logger.info("qharness run folder: %s (%s)", run_dir, budget)
         self.conductor = gevent.spawn(self.conduct, run)
@@ -327,7 +328,7 @@ class Coordinator:
             final_stats=None if counts is None else dataclasses.asdict(counts),
             submitted=run.ledger.settled,
         )
-        finish.write_run_json(run.run_dir, run.meta)
+        write_run_json(run.run_dir, run.meta)
         if not (settings.record and settings.analyze):
             logger.info("qharness: run folder %s (not analyzed)", run.run_dir)
             return
@@ -343,7 +344,7 @@ class Coordinator:
             exit_code=conclusion.exit_code,
             audit_error=audit_error,
         )
-        finish.write_run_json(run.run_dir, run.meta)
+        write_run_json(run.run_dir, run.meta)
         # The run's answer for the engineer at the terminal: this is the front door's CLI.
         for line in [conclusion.line(run.run_dir), *conclusion.detail_lines()]:
             print(line, file=sys.stderr, flush=True)  # noqa: T201

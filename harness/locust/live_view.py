@@ -1,7 +1,7 @@
 """The run's live view on the master (or local runner): violations as they happen.
 
 Every few seconds it reads the lines added to the run folder's history shards (keeping
-none of them: :class:`harness.live.LiveChecks` keeps a bounded window), runs the live
+none of them: :class:`harness.live_window.LiveWindow` keeps a bounded window), runs the live
 checks in a thread of gevent's pool (pandas work must not freeze the web UI or the
 master's messaging), and
 
@@ -28,7 +28,7 @@ from locust.env import Environment
 
 if TYPE_CHECKING:  # pandas: imported when a run starts, not when Locust loads the users
     from harness.checks import CheckReport
-    from harness.live import LiveChecks, LiveFinding
+    from harness.live_window import LiveFinding, LiveWindow
     from harness.progress import HistoryTail
 
 logger = logging.getLogger(__name__)
@@ -113,11 +113,11 @@ class LiveView:
             self._update(checks)
 
     @staticmethod
-    def _step(tail: HistoryTail, checks: LiveChecks) -> list[LiveFinding]:
-        checks.feed(tail.take_new())
+    def _step(tail: HistoryTail, checks: LiveWindow) -> list[LiveFinding]:
+        checks.feed(tail.poll())
         return checks.check()
 
-    def _update(self, checks: LiveChecks) -> None:
+    def _update(self, checks: LiveWindow) -> None:
         with self.state.lock:
             self.state.counts = {k: v for k, v in checks.counts.items() if v}
             self.state.windows = dict(checks.windows)
@@ -160,11 +160,11 @@ class LiveView:
                 self.state.lease = _lease_line(report)
 
 
-def _checks_for(run_dir: Path, lease_timeout: float | None) -> tuple[HistoryTail, LiveChecks]:
-    from harness.live import LiveChecks
+def _checks_for(run_dir: Path, lease_timeout: float | None) -> tuple[HistoryTail, LiveWindow]:
+    from harness.live_window import LiveWindow
     from harness.progress import HistoryTail
 
-    return HistoryTail(run_dir / "history"), LiveChecks(lease_timeout=lease_timeout)
+    return HistoryTail(run_dir / "history"), LiveWindow(lease_timeout=lease_timeout)
 
 
 def _lease_line(report: CheckReport) -> str:

@@ -1,81 +1,84 @@
-"""Live checks: each violation reported once, as soon as its evidence is in, with the
-window's events (and so memory) bounded however long the run."""
+"""Live "violations so far": incremental counts equal a full check of the history so far."""
 
 from __future__ import annotations
 
-from harness.live import LiveChecks
+from pathlib import Path
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from harness.checks import check_history
+from harness.history import frame_from_events
+from harness.live import MID_RUN_KINDS, LiveChecks
+from harness.progress import HistoryTail
 from tests.harness.histories import History
+from tests.harness.loader_strategies import Shards, histories
+from tests.harness.test_checks_completion import f4_f5_slow_worker_rescued
+
+LEASE = 30.0
 
 
-def stale_completion(h: History, task: str) -> None:
-    h.submit(task)
-    h.claim("worker-A", task)
-    h.claim("worker-B", task)
-    h.complete("worker-A", task)  # while B holds it: stale, and a window hit
-    h.complete("worker-B", task)  # accepted too: a duplicate
+def full_counts(events: list[dict[str, object]]) -> dict[str, int]:
+    report = check_history(frame_from_events(events), lease_timeout=LEASE)
+    return {kind: report.results[kind].count for kind in MID_RUN_KINDS}
 
 
-def test_a_violation_is_reported_once_with_its_kind() -> None:
-    h = History()
-    stale_completion(h, "t1")
+def interleaved(shards: Shards, cuts: list[int]) -> list[list[dict[str, object]]]:
+    """The shards' events as a tail would deliver them: in rounds, each shard in order."""
+    rounds: list[list[dict[str, object]]] = []
+    positions = [0] * len(shards)
+    for cut in [*cuts, 10**9]:
+        batch = []
+        for n, shard in enumerate(shards):
+            batch.extend(shard[positions[n] : positions[n] + cut])
+            positions[n] = min(positions[n] + cut, len(shard))
+        rounds.append(batch)
+    return rounds
+
+
+@settings(max_examples=25)
+@given(shards=histories(busy=True), cuts=st.lists(st.integers(0, 4), max_size=4))
+def test_incremental_counts_equal_a_full_check_after_every_round(
+    shards: Shards, cuts: list[int]
+) -> None:
+    live = LiveChecks(lease_timeout=LEASE)
+    seen: list[dict[str, object]] = []
+    for batch in interleaved(shards, cuts):
+        live.add(batch)
+        seen.extend(batch)
+        if not seen:
+            continue
+        try:
+            expected = full_counts(seen)
+        except Exception:  # an op completed by another op: the full path refuses it
+            return
+        assert live.check() == expected
+
+
+def test_the_slow_worker_race_is_reported_live_and_only_rechecked_tasks_change() -> None:
+    race = f4_f5_slow_worker_rescued().events
     live = LiveChecks(lease_timeout=60)
-    live.feed(h.events[:8])  # up to A's completion invoke and answer
-    first = live.check()
-    assert [(f.kind, f.task_id) for f in first] == [
-        ("stale_completion", "t1"),
-        ("double_claim", "t1"),  # B's claim came well inside A's 60 s lease
-    ]
-    live.feed(h.events[8:])
-    second = live.check()
-    assert [(f.kind, f.task_id) for f in second] == [("duplicate_completion", "t1")]
-    assert live.check() == []
-    assert live.counts == {
-        "duplicate_completion": 1,
-        "stale_completion": 1,
-        "resurrection": 0,
-        "double_claim": 1,
-    }
-    assert all(f.explanation for f in first + second)
+    live.add(race)
+    expected = {"duplicate_completion": 1, "stale_completion": 1, "resurrection": 0}
+    assert live.check() == expected | {"double_claim": 1}
+    assert full_counts(race) == live.check()
+    clean = History()
+    clean.submit("other")
+    clean.claim("worker-C", "other")
+    clean.complete("worker-C", "other")
+    live.add(clean.events)
+    assert live.touched == {"other"}  # only the new task is checked again
+    assert live.check()["stale_completion"] == 1
 
 
-def test_events_from_shards_out_of_order_are_merged_by_time() -> None:
-    h = History()
-    stale_completion(h, "t1")
-    live = LiveChecks(lease_timeout=60)
-    live.feed(h.events[6:])
-    live.feed(h.events[:6])
-    assert [e["time_ns"] for e in live.events] == sorted(e["time_ns"] for e in h.events)
-    kinds = {f.kind for f in live.check()}
-    assert kinds == {"stale_completion", "duplicate_completion", "double_claim"}
-
-
-def test_memory_is_bounded_by_the_window_not_the_run() -> None:
-    h = History()
-    live = LiveChecks(lease_timeout=None, window_s=5.0)
-    sizes = []
-    for n in range(200):
-        h.submit(f"t{n}")
-        h.claim("worker-A", f"t{n}")
-        h.complete("worker-A", f"t{n}")
-        h.wait(0.5)
-        live.feed(h.events[-6:])
-        sizes.append(len(live.events))
-    assert live.check() == []
-    assert max(sizes[50:]) == max(sizes[100:])  # flat once the window is full
-    assert max(sizes) <= 6 * 11 + 6  # about 10 tasks of 6 events in 5 s
-    assert live.analyzed == 1200
-
-
-def test_windows_hit_are_counted_once_each_as_they_settle() -> None:
-    h = History()
-    stale_completion(h, "t1")
-    live = LiveChecks(lease_timeout=60)
-    live.feed(h.events)
-    live.check()
-    assert live.windows["stale_while_held"] == 0  # not settled yet: 2 s for late shards
-    h.wait(3)
-    h.claim("worker-C", None)
-    live.feed(h.events[-2:])
-    live.check()
-    live.check()
-    assert live.windows["stale_while_held"] == 1
+def test_the_tail_delivers_only_new_complete_lines(tmp_path: Path) -> None:
+    shard = tmp_path / "a.jsonl"
+    first = orjson.dumps({"process": "p", "type": "invoke", "f": "submit", "time_ns": 1})
+    shard.write_bytes(first + b"\n" + b'{"process": "p", "ty')
+    tail = HistoryTail(tmp_path)
+    assert tail.poll() == [orjson.loads(first)]
+    with shard.open("ab") as out:
+        out.write(b'pe": "ok", "f": "submit", "time_ns": 2}\n')
+    assert tail.poll() == [{"process": "p", "type": "ok", "f": "submit", "time_ns": 2}]
+    assert (tail.poll(), tail.count) == ([], 2)
