@@ -65,6 +65,8 @@ def _options(**overrides: object) -> argparse.Namespace:
         "record": True,
         "mix": DEFAULT_MIX,
         "impl": "",
+        "client": "",
+        "soak": False,
         "config": None,
     }
     values.update(overrides)
