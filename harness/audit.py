@@ -19,6 +19,7 @@ import httpx
 import orjson
 
 from harness.checks.audit_state import Audit, audit_from_json
+from harness.clients import DeploymentClient
 from harness.errors import ConfigError, ServerError
 from harness.history import load_history
 
@@ -95,10 +96,33 @@ async def fetch_audit(
     return audit_from_json({"tasks": tasks, "stats": stats.json(), "taken_at": time.time()}, host)
 
 
-def audit_run(run_dir: Path, host: str, *, api_key: str | None = None) -> Audit:
-    """Audit every task id of the run's history into ``RUN_DIR/audit.json``."""
+def audit_with_client(client: DeploymentClient, task_ids: Iterable[str], host: str) -> Audit:
+    """The same audit through a client plug-in (``--client``): one ``status`` per task."""
+    tasks: dict[str, dict[str, Any]] = {}
+    for task_id in sorted(set(task_ids)):
+        answer = client.status(task_id)
+        if answer.status == 404:
+            tasks[task_id] = {"status": "unknown_to_server"}
+            continue
+        if answer.status != 200 or not isinstance(answer.body, dict):
+            raise ServerError(f"status({task_id}): answer {answer.status}: {answer.error}")
+        tasks[task_id] = {k: v for k, v in answer.body.items() if k != "task_id"}
+    stats = client.stats()
+    if stats.status != 200:
+        raise ServerError(f"stats(): answer {stats.status}: {stats.error}")
+    return audit_from_json({"tasks": tasks, "stats": stats.body, "taken_at": time.time()}, host)
+
+
+def audit_run(
+    run_dir: Path, host: str, *, api_key: str | None = None, client: DeploymentClient | None = None
+) -> Audit:
+    """Audit every task id of the run's history into ``RUN_DIR/audit.json`` (over the
+    contract's HTTP API, or through ``client`` when a client plug-in is in use)."""
     frame = load_history(run_dir)
     task_ids = [str(t) for t in frame["task_id"].cat.categories]
-    audit = asyncio.run(fetch_audit(host, task_ids, api_key=api_key))
+    if client is None:
+        audit = asyncio.run(fetch_audit(host, task_ids, api_key=api_key))
+    else:
+        audit = audit_with_client(client, task_ids, host)
     (run_dir / "audit.json").write_bytes(orjson.dumps(audit.to_json(), option=orjson.OPT_INDENT_2))
     return audit

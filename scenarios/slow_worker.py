@@ -1,7 +1,8 @@
 """``SlowWorker``: a worker that, with --slow-probability, stalls without heartbeats
 past its lease (as a paused process would) and then completes anyway — the janitor
 races of the note. The lease end comes from the claim's ``expires_at`` when the
-deployment gives one, else from --lease-timeout."""
+deployment gives one, else from --lease-timeout, else it is discovered: stalls double
+from 0.5 s until the deployment takes a task away (harness.lease_discovery)."""
 
 from __future__ import annotations
 

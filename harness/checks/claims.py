@@ -55,7 +55,20 @@ def claim_pairs(views: Views, lease_timeout: float | None) -> ClaimPairs:
     return ClaimPairs(pairs=pairs, decidable=~np.isnan(deadline))
 
 
-def double_claims(views: Views, claim_pairs: ClaimPairs) -> CheckResult:
+def redelivery_gaps_ns(views: Views, claim_pairs: ClaimPairs) -> np.ndarray:
+    """Per second claim whose first was unreleased: first claim's invoke to its answer."""
+    pairs = claim_pairs.pairs
+    if not len(pairs):
+        return np.empty(0)
+    unreleased = pairs[~_released(views, pairs)]
+    gaps: np.ndarray = unreleased["t_ok2"].to_numpy(dtype=np.float64) - unreleased[
+        "t_inv1"
+    ].to_numpy(dtype=np.float64)
+    return gaps
+
+
+def double_claims(views: Views, claim_pairs: ClaimPairs, *, lease_note: str = "") -> CheckResult:
+    """Overlapping claims; ``lease_note`` says where an inferred lease came from."""
     pairs = claim_pairs.pairs
     if not len(pairs):
         return CheckResult.of(Kind.DOUBLE_CLAIM, [], note="no task was claimed twice")
@@ -66,13 +79,17 @@ def double_claims(views: Views, claim_pairs: ClaimPairs) -> CheckResult:
     violations = [_violation(views, row) for row in proven.drop_duplicates("task").itertuples()]
     undecided = int((~claim_pairs.decidable).sum())
     if undecided and not violations:
-        return CheckResult.unknown(
-            Kind.DOUBLE_CLAIM,
+        missing = (
             f"{undecided} repeated claims without a lease deadline (no expires_at in the "
-            "history, no --lease-timeout, no lease_timeout in run.json)",
+            "history, no --lease-timeout, no lease_timeout in run.json)"
         )
-    note = f"{undecided} repeated claims could not be judged (no lease)" if undecided else ""
-    return CheckResult.of(Kind.DOUBLE_CLAIM, violations, note=note)
+        return CheckResult.unknown(Kind.DOUBLE_CLAIM, _joined(missing, lease_note))
+    unjudged = f"{undecided} repeated claims could not be judged (no lease)" if undecided else ""
+    return CheckResult.of(Kind.DOUBLE_CLAIM, violations, note=_joined(unjudged, lease_note))
+
+
+def _joined(*notes: str) -> str:
+    return "; ".join(note for note in notes if note)
 
 
 def _released(views: Views, pairs: pd.DataFrame) -> np.ndarray:

@@ -71,11 +71,13 @@ class CheckResult:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CheckReport:
-    """Every check's result, the overall verdict and the run's metrics."""
+    """Every check's result, the overall verdict, the run's metrics, and how many
+    operations landed in each race window (:mod:`harness.checks.windows`)."""
 
     verdict: Verdict
     results: dict[str, CheckResult]
     metrics: dict[str, int | float]
+    windows: dict[str, int] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:

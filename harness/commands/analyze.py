@@ -70,6 +70,12 @@ def run(args: argparse.Namespace) -> int:
         if result.verdict != Verdict.PASS:
             note = f" ({result.note})" if result.note else ""
             print(f"  {kind}: {result.verdict}, {result.count} tasks{note}")
+    claims = report.results.get("double_claim")
+    for part in (claims.note if claims is not None else "").split("; "):
+        if part.startswith(("lease inferred", "lease not inferred")):
+            print(part)
+    if report.windows:
+        print("windows hit: " + ", ".join(f"{k} {v}" for k, v in report.windows.items()))
     events, ops = report.metrics.get("events", 0), report.metrics.get("ops", 0)
     print(f"events: {events}, ops: {ops}")
     print(f"report: {args.run_dir / 'index.html'}")

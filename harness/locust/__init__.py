@@ -7,6 +7,8 @@ The public surface (``from harness.locust import ...``)::
     SlowWorkerBase      a worker that stalls past its lease, then completes anyway
     ProducerBase        submits the run's task budget with client-chosen ids
     JanitorTriggerBase  runs the deployment's janitor through ``POST /admin/janitor/run``
+    StaleCompleterBase, LateFailerBase, BoundaryRacerBase, LateHeartbeaterBase,
+    RepeatCompleterBase the window seekers: workers that aim at the race windows
     QueueClient         the recording client: Locust's request event + the history
     Lease, Answer       what a claim and any other call answered
     ScenarioSettings    the run's options (``--task-budget``, ``--run-dir``, ...)
@@ -22,7 +24,9 @@ The modules, one concept each: ``options`` (the options and settings), ``client`
 recording client), ``actors`` (the base users), ``budget`` (the shared task budget),
 ``drain`` (when a run may stop), ``shipping`` (history shards travelling to the master),
 ``coordinator`` / ``follower`` (each process's role), ``finish`` (run folder, run.json,
-audit, analysis), ``context`` (per-process state), ``lifecycle`` (the Locust hooks).
+audit, analysis), ``context`` (per-process state), ``lifecycle`` (the Locust hooks),
+``seekers`` (the window seekers), ``live_view`` (violations as Locust failures while the
+run goes) and ``webui`` (the qharness tab of Locust's web UI).
 
 Names load lazily: importing Locust monkey-patches the standard library through gevent,
 so ``import harness.locust.budget`` (or this package) must not pull it in by itself.
@@ -43,6 +47,13 @@ if TYPE_CHECKING:
     )
     from harness.locust.client import Answer, Lease, QueueClient
     from harness.locust.options import ScenarioSettings, add_options
+    from harness.locust.seekers import (
+        BoundaryRacerBase,
+        LateFailerBase,
+        LateHeartbeaterBase,
+        RepeatCompleterBase,
+        StaleCompleterBase,
+    )
 
 _HOMES = {
     "QueueUser": "actors",
@@ -50,6 +61,11 @@ _HOMES = {
     "SlowWorkerBase": "actors",
     "ProducerBase": "actors",
     "JanitorTriggerBase": "actors",
+    "StaleCompleterBase": "seekers",
+    "LateFailerBase": "seekers",
+    "BoundaryRacerBase": "seekers",
+    "LateHeartbeaterBase": "seekers",
+    "RepeatCompleterBase": "seekers",
     "QueueClient": "client",
     "Lease": "client",
     "Answer": "client",
@@ -59,13 +75,18 @@ _HOMES = {
 
 __all__ = [
     "Answer",
+    "BoundaryRacerBase",
     "JanitorTriggerBase",
+    "LateFailerBase",
+    "LateHeartbeaterBase",
     "Lease",
     "ProducerBase",
     "QueueClient",
     "QueueUser",
+    "RepeatCompleterBase",
     "ScenarioSettings",
     "SlowWorkerBase",
+    "StaleCompleterBase",
     "WorkerBase",
     "add_options",
 ]

@@ -23,6 +23,7 @@ from locust.contrib.fasthttp import FastHttpUser
 from locust.exception import StopUser
 from locust.user.wait_time import constant_throughput
 
+from harness.clients import load_client
 from harness.events import EventType, Op
 from harness.locust import lifecycle  # noqa: F401  (registers the options and run roles with Locust)
 from harness.locust.client import Lease, QueueClient
@@ -55,12 +56,23 @@ class QueueUser(FastHttpUser):
         self.number = ctx.next_number(self.actor)
         self.incarnation = 0
         self.rng = random.Random()
+        plugin = None
+        if self.settings.client is not None:
+            factory = load_client(self.settings.client)
+            plugin = factory(self.host or "", api_key=self.settings.api_key)
         self.api = QueueClient(
             self.client,
             ctx.history,
             api_key=self.settings.api_key,
             admin_key=self.settings.admin_key,
+            plugin=plugin,
+            request_event=self.environment.events.request,
         )
+
+    def on_stop(self) -> None:
+        api = getattr(self, "api", None)
+        if api is not None and api.plugin is not None:
+            api.plugin.close()
 
     @property
     def process(self) -> str:
@@ -143,7 +155,11 @@ class WorkerBase(QueueUser):
 
 class SlowWorkerBase(WorkerBase):
     """Sometimes stalls without heartbeats past its lease (a paused process), then
-    completes anyway: the janitor races of the note (F4, F5, F6)."""
+    completes anyway: the janitor races of the note (F4, F5, F6).
+
+    The lease end comes from the claim's ``expires_at``, else ``--lease-timeout``; with
+    neither, the process's slow workers discover it (:mod:`harness.lease_discovery`):
+    stalls double from 0.5 s until the deployment takes a task away."""
 
     abstract = True
     actor = "slow-worker"
@@ -152,18 +168,37 @@ class SlowWorkerBase(WorkerBase):
         if self.rng.random() >= self.settings.slow_probability:
             super().handle(lease)
             return
-        gevent.sleep(self.stall_seconds(lease))
+        if lease.expires_at is None and self.settings.lease_timeout is None:
+            self.discover(lease)
+        else:
+            gevent.sleep(self.stall_seconds(lease))
         self.finish(lease)
 
     def stall_seconds(self, lease: Lease) -> float:
         """Until the lease has surely expired and a janitor has had its chance."""
         if lease.expires_at is not None:
-            left = max(0.0, lease.expires_at - time.time())
-            lease_seconds = left
+            lease_seconds = max(0.0, lease.expires_at - time.time())
         else:
             lease_seconds = self.settings.stall_lease
         grace = max(0.5, 0.25 * lease_seconds) + self.settings.janitor_interval
         return lease_seconds + grace
+
+    def discover(self, lease: Lease) -> None:
+        """Stall for the ladder's next rung, then tell it whether the task was taken."""
+        ladder = self.ctx.ladder
+        stall = ladder.take()
+        try:
+            gevent.sleep(stall)
+            answer = self.api.status(lease.task_id)
+        except BaseException:  # stopped mid-stall (GreenletExit): the stall proves nothing
+            ladder.abandon(stall)
+            raise
+        view = answer.body if answer.status == 200 and isinstance(answer.body, dict) else {}
+        if not view:
+            ladder.abandon(stall)  # no answer: nothing learnt
+            return
+        mine = view.get("status") == "processing" and view.get("worker_id") == self.worker_id
+        ladder.report(stall, outstayed=not mine)
 
 
 class ProducerBase(QueueUser):

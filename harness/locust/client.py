@@ -14,16 +14,27 @@ answer, and :attr:`Answer.retry_after` tells the actor how long to back off.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, Protocol
 
+from harness.clients import (
+    RATE_LIMITED,
+    Answer,
+    DeploymentClient,
+    Lease,
+    lease_of,
+    retry_after,
+)
 from harness.events import EventType, Op
-from harness.recorder import classify_http
 
-RATE_LIMITED = 429  # over the deployment's per-worker rate limit: no effect, back off
-DEFAULT_BACKOFF = 1.0  # seconds, when a 429 carries no usable Retry-After
+__all__ = ["RATE_LIMITED", "Answer", "History", "Lease", "NullHistory", "QueueClient"]
+
+logger = logging.getLogger(__name__)
+
+PLUGIN_REQUEST_TYPE = "client"  # Locust's request type of the calls of a --client plug-in
 
 
 class OpLike(Protocol):
@@ -72,55 +83,73 @@ class NullHistory:
         pass
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Lease:
-    """A claimed task, as ``GET /tasks/next`` described it."""
-
-    task_id: str
-    payload: Any
-    attempt: int
-    token: str | None  # None on deployments without fencing tokens (naive)
-    expires_at: float | None  # epoch seconds; None when the deployment gives no lease
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Answer:
-    status: int  # 0: no answer (timeout, connection reset)
-    body: Any  # the decoded JSON, or None
-    error: str | None = None  # the contract's error code, or the transport's failure
-    retry_after: float | None = None  # seconds, from Retry-After on a 429 / 503
-
-    @property
-    def outcome(self) -> EventType:
-        return classify_http(self.status)
-
-    @property
-    def rate_limited(self) -> bool:
-        return self.status == RATE_LIMITED
-
-    @property
-    def backoff(self) -> float:
-        """How long to wait before this worker's next request after a 429."""
-        return self.retry_after if self.retry_after is not None else DEFAULT_BACKOFF
-
-
 class Session(Protocol):
     """The part of Locust's FastHttpSession the client uses."""
 
     def request(self, method: str, url: str, **kwargs: Any) -> Any: ...
 
 
+SUBMITTED = frozenset({200, 201})
+CLAIMED = frozenset({200, 204, RATE_LIMITED})
+FINISHED = frozenset({200, 409, RATE_LIMITED})
+BEAT = frozenset({200, RATE_LIMITED})
+VIEWED = frozenset({200, 404})
+
+
+class PluginAnswer(Exception):
+    """The Locust failure of a plug-in call whose answer the contract does not expect."""
+
+
 class QueueClient:
-    """One user's view of the worker API; ``history`` records, ``session`` measures."""
+    """One user's view of the worker API; ``history`` records, ``session`` measures.
+
+    With ``plugin`` (a ``--client`` class instance) every call goes through it instead
+    of the session, and is reported to Locust through ``request_event`` as
+    ``client:<op>``; the history is recorded the same way either way.
+    """
 
     def __init__(
-        self, session: Session, history: History, *, api_key: str | None, admin_key: str | None
+        self,
+        session: Session,
+        history: History,
+        *,
+        api_key: str | None,
+        admin_key: str | None,
+        plugin: DeploymentClient | None = None,
+        request_event: Any = None,
     ) -> None:
         self._session = session
         self.history = history
         self._auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._admin_key = admin_key
+        self.plugin = plugin
+        self._request_event = request_event
         self.last_answer: Answer | None = None  # the latest claim's answer
+
+    def via_plugin(
+        self, op: str, expected: frozenset[int], call: Callable[[DeploymentClient], Answer]
+    ) -> Answer:
+        """One call of the plug-in, timed and reported to Locust like an HTTP request."""
+        assert self.plugin is not None
+        began = time.perf_counter()
+        try:
+            answer = call(self.plugin)
+        except Exception as exc:  # the user's code: an escaping error is an unknown outcome
+            logger.exception("--client %s raised", op)
+            answer = Answer(status=0, body=None, error=f"{type(exc).__name__}: {exc}")
+        failure = None
+        if answer.status not in expected:
+            failure = PluginAnswer(f"answer {answer.status}: {answer.error or 'unexpected'}")
+        if self._request_event is not None:
+            self._request_event.fire(
+                request_type=PLUGIN_REQUEST_TYPE,
+                name=f"client:{op}",
+                response_time=(time.perf_counter() - began) * 1000,
+                response_length=0,
+                exception=failure,
+                context={},
+            )
+        return answer
 
     def call(
         self,
@@ -145,7 +174,7 @@ class QueueClient:
                 status=status,
                 body=_body(response),
                 error=_error(response, status),
-                retry_after=_retry_after(response),
+                retry_after=retry_after(getattr(response, "headers", None)),
             )
             if status in expected:
                 response.success()
@@ -156,14 +185,17 @@ class QueueClient:
     def submit(self, process: str, task_id: str, payload: Any) -> Answer:
         rid = request_id()
         rec = self.history.op(process, Op.SUBMIT, task_id=task_id, request_id=rid)
-        answer = self.call(
-            "POST",
-            "/tasks",
-            name="/tasks",
-            expected=frozenset({200, 201}),
-            json={"task_id": task_id, "payload": payload},
-            rid=rid,
-        )
+        if self.plugin is not None:
+            answer = self.via_plugin("submit", SUBMITTED, lambda c: c.submit(task_id, payload))
+        else:
+            answer = self.call(
+                "POST",
+                "/tasks",
+                name="/tasks",
+                expected=SUBMITTED,
+                json={"task_id": task_id, "payload": payload},
+                rid=rid,
+            )
         _finish(rec, answer, value={"created": answer.status == 201})
         return answer
 
@@ -173,16 +205,19 @@ class QueueClient:
         After a 429 the answer is in :attr:`last_answer` (its ``backoff``)."""
         rid = request_id()
         rec = self.history.op(process, Op.CLAIM, worker_id=worker_id, request_id=rid)
-        answer = self.call(
-            "GET",
-            "/tasks/next",
-            name="/tasks/next",
-            expected=frozenset({200, 204, RATE_LIMITED}),
-            headers={"X-Worker-Id": worker_id},
-            rid=rid,
-        )
+        if self.plugin is not None:
+            answer = self.via_plugin("claim", CLAIMED, lambda c: c.claim(worker_id))
+        else:
+            answer = self.call(
+                "GET",
+                "/tasks/next",
+                name="/tasks/next",
+                expected=CLAIMED,
+                headers={"X-Worker-Id": worker_id},
+                rid=rid,
+            )
         self.last_answer = answer
-        lease = _lease(answer.body) if answer.status == 200 else None
+        lease = lease_of(answer.body) if answer.status == 200 else None
         if answer.status == 200 and lease is None:
             rec.info(status=answer.status, error="unreadable claim answer")
             return EventType.INFO, None
@@ -228,15 +263,20 @@ class QueueClient:
             request_id=rid,
             value=invoke_value,
         )
-        answer = self.call(
-            "POST",
-            f"/tasks/{lease.task_id}/{f}",
-            name=f"/tasks/[id]/{f}",
-            expected=frozenset({200, 409, RATE_LIMITED}),
-            json=body,
-            headers={"X-Worker-Id": worker_id},
-            rid=rid,
-        )
+        if self.plugin is not None:
+            answer = self.via_plugin(
+                str(f), FINISHED, lambda c: _plugin_finish(c, f, worker_id, lease, body)
+            )
+        else:
+            answer = self.call(
+                "POST",
+                f"/tasks/{lease.task_id}/{f}",
+                name=f"/tasks/[id]/{f}",
+                expected=FINISHED,
+                json=body,
+                headers={"X-Worker-Id": worker_id},
+                rid=rid,
+            )
         status = answer.body.get("status") if isinstance(answer.body, dict) else None
         _finish(rec, answer, value={"status": status} if status else None)
         return answer
@@ -244,17 +284,28 @@ class QueueClient:
     def heartbeat(self, process: str, worker_id: str) -> Answer:
         rid = request_id()
         rec = self.history.op(process, Op.HEARTBEAT, worker_id=worker_id, request_id=rid)
-        answer = self.call(
-            "POST",
-            f"/workers/{worker_id}/heartbeat",
-            name="/workers/[id]/heartbeat",
-            expected=frozenset({200, RATE_LIMITED}),
-            headers={"X-Worker-Id": worker_id},
-            rid=rid,
-        )
+        if self.plugin is not None:
+            answer = self.via_plugin("heartbeat", BEAT, lambda c: c.heartbeat(worker_id))
+        else:
+            answer = self.call(
+                "POST",
+                f"/workers/{worker_id}/heartbeat",
+                name="/workers/[id]/heartbeat",
+                expected=BEAT,
+                headers={"X-Worker-Id": worker_id},
+                rid=rid,
+            )
         value = answer.body.get("leases_extended") if isinstance(answer.body, dict) else None
         _finish(rec, answer, value=value)
         return answer
+
+    def status(self, task_id: str) -> Answer:
+        """Where the task is now (``GET /tasks/{id}``): an observation, not a history op."""
+        if self.plugin is not None:
+            return self.via_plugin("status", VIEWED, lambda c: c.status(task_id))
+        return self.call(
+            "GET", f"/tasks/{task_id}", name="/tasks/[id]", expected=VIEWED, rid=request_id()
+        )
 
     def janitor_run(self, process: str) -> list[str] | None:
         """Drive the deployment's janitor once; ``None`` when the call failed.
@@ -262,8 +313,11 @@ class QueueClient:
         Recorded like the reference janitor records its sweeps: each re-queued id is one
         ``rescue`` op, invoked when the sweep began and ok when it answered. A failed
         call records nothing: like a janitor that died mid-sweep, whatever it re-queued
-        is unknown (the checks infer it from later claims).
+        is unknown (the checks infer it from later claims). Not available through a
+        ``--client`` plug-in (the admin endpoint is the contract's own).
         """
+        if self.plugin is not None:
+            return None
         start_ns = time.time_ns()
         headers = {"Authorization": f"Bearer {self._admin_key}"} if self._admin_key else {}
         answer = self.call(
@@ -282,6 +336,14 @@ class QueueClient:
             rec = self.history.op(process, Op.RESCUE, task_id=task_id, time_ns=start_ns)
             rec.ok(status=answer.status)
         return ids
+
+
+def _plugin_finish(
+    client: DeploymentClient, f: Op, worker_id: str, lease: Lease, body: dict[str, Any]
+) -> Answer:
+    if f is Op.COMPLETE:
+        return client.complete(worker_id, lease, body.get("result"))
+    return client.fail(worker_id, lease, str(body.get("error", "")), bool(body.get("retry")))
 
 
 def request_id() -> str:
@@ -304,32 +366,6 @@ def _error(response: Any, status: int) -> str | None:
     if status == 0:
         return str(getattr(response, "error", None) or "no answer")
     return None
-
-
-def _retry_after(response: Any) -> float | None:
-    """Retry-After in seconds (the API sends whole seconds), or None."""
-    headers = getattr(response, "headers", None) or {}
-    try:
-        seconds = float(headers.get("Retry-After", ""))
-    except (TypeError, ValueError):
-        return None
-    return seconds if seconds >= 0 else None
-
-
-def _lease(body: Any) -> Lease | None:
-    if not isinstance(body, dict) or not isinstance(body.get("task_id"), str):
-        return None
-    given = body.get("lease")
-    lease: dict[str, Any] = given if isinstance(given, dict) else {}
-    expires_at = lease.get("expires_at")
-    token = lease.get("token")
-    return Lease(
-        task_id=body["task_id"],
-        payload=body.get("payload"),
-        attempt=int(body.get("attempt") or 0),
-        token=str(token) if token is not None else None,
-        expires_at=float(expires_at) if isinstance(expires_at, int | float) else None,
-    )
 
 
 def _finish(rec: OpLike, answer: Answer, **ok_fields: Any) -> None:

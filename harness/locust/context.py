@@ -15,6 +15,7 @@ from typing import Any
 
 from locust.env import Environment
 
+from harness.lease_discovery import StallLadder
 from harness.locust.budget import IdPool
 from harness.locust.client import History
 from harness.locust.options import ScenarioSettings, settings_from
@@ -39,6 +40,8 @@ class ProcessContext:
     history: History
     ids: IdPool
     numbers: dict[str, Iterator[int]] = field(default_factory=dict)
+    # lease discovery, shared by the process's slow workers and window seekers
+    ladder: StallLadder = field(default_factory=StallLadder)
 
     def next_number(self, actor: str) -> int:
         return next(self.numbers.setdefault(actor, itertools.count(1)))

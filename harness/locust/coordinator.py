@@ -26,6 +26,7 @@ from locust.env import Environment
 from locust.runners import MasterRunner, Runner
 
 from harness import crash
+from harness.clients import DeploymentClient, load_client
 from harness.errors import ConfigError
 from harness.exitcodes import ExitCode
 from harness.locust import finish
@@ -40,11 +41,13 @@ from harness.locust.context import (
     POLL_SECONDS,
     SHARD_ROLE,
     ProcessContext,
+    context_for,
     listen,
     scenario_settings,
     set_context,
 )
 from harness.locust.drain import Decision, DrainTracker
+from harness.locust.live_view import LiveView
 from harness.locust.options import ScenarioSettings
 from harness.locust.shipping import Batch, ShardAssembler
 from harness.recorder import Recorder, shard_name
@@ -70,6 +73,7 @@ class RunState:
     meta: dict[str, Any]
     assembler: ShardAssembler | None = None  # master only
     recorder: Recorder | None = None  # local runner only
+    plugin: DeploymentClient | None = None  # --client: the run's own instance (stats, audit)
     stop_reason: str | None = None
     finished: bool = False
     known_nodes: set[str] = field(default_factory=set)
@@ -77,12 +81,22 @@ class RunState:
     concluded: gevent.event.Event = field(default_factory=gevent.event.Event)
 
 
+def _discovery(context: ProcessContext | None) -> dict[str, float | None] | None:
+    """What this process's slow workers learnt of the lease (local runner; None elsewhere)."""
+    if context is None or (not context.ladder.honoured and context.ladder.outstayed is None):
+        return None
+    return {"honoured_s": context.ladder.honoured, "outstayed_s": context.ladder.outstayed}
+
+
 class Coordinator:
     """The local runner's or the master's part (see the module docstring)."""
 
-    def __init__(self, environment: Environment, runner: Runner) -> None:
+    def __init__(
+        self, environment: Environment, runner: Runner, live: LiveView | None = None
+    ) -> None:
         self.environment = environment
         self.runner = runner
+        self.live = live
         self.run: RunState | None = None
         self.conductor: gevent.Greenlet | None = None
 
@@ -127,14 +141,23 @@ class Coordinator:
             set_context(environment, ProcessContext(settings=settings, history=history, ids=ids))
         self.run = run
         crash.set_folder(run_dir)  # a traceback of this run goes to its crash.log
+        if settings.client is not None:
+            run.plugin = load_client(settings.client)(
+                environment.host or "", api_key=settings.api_key
+            )
+        if self.live is not None and settings.record:
+            self.live.start(run_dir, settings.lease_timeout)
         self.note_leftovers(run)
         write_run_json(run_dir, run.meta)
-        logger.info("qharness run folder: %s (budget %d tasks)", run_dir, settings.task_budget)
+        budget = "soak: no task budget" if settings.soak else f"budget {settings.task_budget} tasks"
+        logger.info("qharness run folder: %s (%s)", run_dir, budget)
         self.conductor = gevent.spawn(self.conduct, run)
 
     def note_leftovers(self, run: RunState) -> None:
         """Tasks already waiting in the deployment are not this run's: say so up front."""
-        counts = finish.read_counts(self.environment.host or "", run.settings.api_key)
+        counts = finish.read_counts(
+            self.environment.host or "", run.settings.api_key, plugin=run.plugin
+        )
         run.meta["initial_stats"] = None if counts is None else dataclasses.asdict(counts)
         if counts is None:
             logger.warning("qharness: GET %s/stats failed; is --host right?", self.environment.host)
@@ -158,6 +181,8 @@ class Coordinator:
             "task_budget": settings.task_budget,
             "recorded": settings.record,
             "mode": "master" if self.distributed else "local",
+            "client": settings.client,
+            "soak": settings.soak,
             "settings": {
                 "task_duration": str(settings.task_duration),
                 "crash_probability": settings.crash_probability,
@@ -182,11 +207,17 @@ class Coordinator:
 
     def conduct(self, run: RunState) -> None:
         """Stop the run once the budget is submitted and the deployment has drained."""
+        if run.settings.soak:
+            return  # steady state: only -t (or the user) ends a soak
         tracker = DrainTracker(drain_timeout=run.settings.drain_timeout)
         host = self.environment.host or ""
         while True:
             gevent.sleep(POLL_SECONDS)
-            counts = finish.read_counts(host, run.settings.api_key) if run.ledger.spent else None
+            counts = (
+                finish.read_counts(host, run.settings.api_key, plugin=run.plugin)
+                if run.ledger.spent
+                else None
+            )
             decision = tracker.observe(
                 time.monotonic(), budget_spent=run.ledger.spent, counts=counts
             )
@@ -274,8 +305,15 @@ class Coordinator:
             self.runner.stop()
             if run.recorder is not None:
                 run.recorder.close()
+        if self.live is not None:
+            self.live.stop()
+        run.meta["lease_discovery"] = _discovery(context_for(self.environment))
         set_context(self.environment, None)
-        self.conclude(run)
+        try:
+            self.conclude(run)
+        finally:
+            if run.plugin is not None:
+                run.plugin.close()
 
     def gather_shards(self, run: RunState) -> None:
         """Ask every worker for its last lines and wait until each said ``done``."""
@@ -300,7 +338,7 @@ class Coordinator:
     def conclude(self, run: RunState) -> None:
         settings = run.settings
         host = self.environment.host or ""
-        counts = finish.read_counts(host, settings.api_key)
+        counts = finish.read_counts(host, settings.api_key, plugin=run.plugin)
         run.meta.update(
             stopped_at=finish.utc_now(),
             stop_reason=run.stop_reason,
@@ -315,7 +353,7 @@ class Coordinator:
             # since 1 means a check found a violation (harness.exitcodes).
             self.environment.process_exit_code = self.exit_code(run, ExitCode.PASS)
             return
-        audit_error = finish.audit(host, run.run_dir, settings.api_key)
+        audit_error = finish.audit(host, run.run_dir, settings.api_key, plugin=run.plugin)
         conclusion = finish.analyze(run.run_dir, settings.lease_timeout)
         if counts is None and run.meta.get("initial_stats") is None:
             # Not one GET /stats answered: an empty history "passes", which proves nothing.
@@ -331,8 +369,14 @@ class Coordinator:
         )
         write_run_json(run.run_dir, run.meta)
         # The run's answer for the engineer at the terminal: this is the front door's CLI.
-        print(conclusion.line(run.run_dir), file=sys.stderr, flush=True)  # noqa: T201
+        for line in [conclusion.line(run.run_dir), *conclusion.detail_lines()]:
+            print(line, file=sys.stderr, flush=True)  # noqa: T201
         self.environment.process_exit_code = self.exit_code(run, conclusion.exit_code)
+        if self.live is not None:
+            page = run.run_dir / "index.html"
+            self.live.conclude(
+                conclusion.checks, conclusion.verdict, page if page.exists() else None
+            )
 
     @staticmethod
     def exit_code(run: RunState, verdict: ExitCode | None) -> ExitCode | None:

@@ -15,17 +15,26 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness import crash
+from harness.clients import DeploymentClient
 from harness.exitcodes import ExitCode
 from harness.locust.drain import QueueCounts
+
+if TYPE_CHECKING:
+    from harness.checks import CheckReport  # pandas: loaded only where the analysis runs
 
 logger = logging.getLogger(__name__)
 
 
-def read_counts(host: str, api_key: str | None, timeout: float = 5.0) -> QueueCounts | None:
-    """The deployment's ``GET /stats``, or ``None`` when it cannot be read right now."""
+def read_counts(
+    host: str, api_key: str | None, timeout: float = 5.0, plugin: DeploymentClient | None = None
+) -> QueueCounts | None:
+    """The deployment's ``GET /stats`` (or the plug-in's ``stats()``; or, for a library
+    hosted in this process, its own counts), or ``None`` when it cannot be read now."""
+    if plugin is not None:
+        return _plugin_counts(plugin)
     if _hosted(host):  # a real library hosted in this process (no HTTP)
         from harness.locust import library
 
@@ -63,6 +72,15 @@ def library_meta(host: object) -> dict[str, Any]:
     return {} if hosted is None else hosted.meta()
 
 
+def _plugin_counts(plugin: DeploymentClient) -> QueueCounts | None:
+    try:
+        answer = plugin.stats()
+        return QueueCounts.from_json(answer.body) if answer.status == 200 else None
+    except Exception as exc:  # the user's code, or an answer that is not counts
+        logger.debug("--client stats() failed: %s", exc)
+        return None
+
+
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -74,6 +92,21 @@ class Conclusion:
     counts: dict[str, int]  # violations per kind
     report: Path | None
     note: str | None = None  # why the verdict is not the checks' own, if it is not
+    checks: CheckReport | None = None  # the analysis itself, when it ran
+
+    def detail_lines(self) -> list[str]:
+        """The lease the analysis inferred and the windows the run hit, for the terminal."""
+        if self.checks is None:
+            return []
+        lines = []
+        note = self.checks.results.get("double_claim")
+        lease = [p for p in (note.note if note else "").split("; ") if p.startswith("lease")]
+        if lease:
+            lines.append(f"qharness {lease[0]}")
+        if self.checks.windows:
+            hit = ", ".join(f"{k} {v}" for k, v in self.checks.windows.items())
+            lines.append(f"qharness windows hit: {hit}")
+        return lines
 
     def line(self, run_dir: Path) -> str:
         found = ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items()) if v)
@@ -85,7 +118,9 @@ class Conclusion:
         )
 
 
-def audit(host: str, run_dir: Path, api_key: str | None) -> str | None:
+def audit(
+    host: str, run_dir: Path, api_key: str | None, plugin: DeploymentClient | None = None
+) -> str | None:
     """Write audit.json from the deployment; returns why it failed, or ``None``."""
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per task is noise here
     try:
@@ -98,7 +133,7 @@ def audit(host: str, run_dir: Path, api_key: str | None) -> str | None:
             frame = load_history(run_dir)
             library.write_audit(run_dir, [str(t) for t in frame["task_id"].cat.categories])
             return None
-        audit_run(run_dir, host, api_key=api_key)
+        audit_run(run_dir, host, api_key=api_key, client=plugin)
     except Exception as exc:  # a process boundary: the run must still conclude
         logger.warning("audit of %s failed: %s", host, exc)
         return f"{type(exc).__name__}: {exc}"
@@ -134,4 +169,5 @@ def analyze(run_dir: Path, lease_timeout: float | None) -> Conclusion:
         exit_code=ExitCode.of(verdict),
         counts=counts,
         report=page if page.exists() else None,
+        checks=report,
     )

@@ -27,9 +27,11 @@ from locust.runners import LocalRunner, MasterRunner, Runner, WorkerRunner
 from harness import crash
 from harness.errors import ConfigError
 from harness.exitcodes import ExitCode
+from harness.locust import webui
 from harness.locust.context import listen, scenario_settings
 from harness.locust.coordinator import Coordinator
 from harness.locust.follower import Follower
+from harness.locust.live_view import LiveState, LiveView
 from harness.locust.options import add_options
 
 logger = logging.getLogger(__name__)
@@ -49,8 +51,11 @@ def apply_mix(environment: Environment, mix: dict[str, int]) -> None:
     environment.user_classes[:] = kept or environment.user_classes
 
 
-def on_init(environment: Environment, runner: Runner | None = None, **_kw: Any) -> None:
-    """Install this process's role (``events.init``)."""
+def on_init(
+    environment: Environment, runner: Runner | None = None, web_ui: Any = None, **_kw: Any
+) -> None:
+    """Install this process's role (``events.init``); on the master or local runner also
+    the live view and the qharness tab of the web UI."""
     crash.keep_tracebacks_off_terminal()  # Locust's handlers exist by now
     if runner is None:
         return
@@ -58,7 +63,9 @@ def on_init(environment: Environment, runner: Runner | None = None, **_kw: Any) 
         Follower(environment, runner).install()
         return
     if isinstance(runner, LocalRunner | MasterRunner):
-        Coordinator(environment, runner).install()
+        state = LiveState()
+        webui.install(web_ui, state)
+        Coordinator(environment, runner, LiveView(environment, state)).install()
         options = environment.parsed_options
         if options is not None and getattr(options, "mix", None):
             try:

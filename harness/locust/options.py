@@ -25,10 +25,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, get_type_hints
 
+from harness.clients import load_client
 from harness.errors import ConfigError
 from harness.settings import EnvSettings
 
-DEFAULT_MIX = "Producer=3,Worker=20,SlowWorker=6,JanitorTrigger=1"
+DEFAULT_MIX = (
+    "Producer=3,Worker=20,SlowWorker=6,JanitorTrigger=1,StaleCompleter=2,LateFailer=1,"
+    "BoundaryRacer=1,LateHeartbeater=1,RepeatCompleter=1"
+)
+SOAK_BUDGET = 10**12  # --soak: producers never run out of ids; the run ends at -t
 # Without a lease in the claim and without --lease-timeout, a slow worker assumes the
 # design's default lease (DESIGN.md §8a: the safe queue's default).
 FALLBACK_LEASE_SECONDS = 30.0
@@ -156,6 +161,14 @@ def _path_or_none(value: object, _name: str) -> Path | None:
     return Path(str(value)) if value else None
 
 
+def _client(value: object, _name: str) -> str | None:
+    """A ``--client`` spec, loaded once here so a bad one is a ConfigError up front."""
+    if not value:
+        return None
+    load_client(str(value))
+    return str(value)
+
+
 def _distribution(value: object, _name: str) -> Distribution:
     return Distribution.parse(str(value))
 
@@ -254,6 +267,14 @@ class ScenarioSettings:
     impl: Annotated[str | None, Opt(
         default="", convert=_text_or_none,
         help="a label for the deployment under test (naive, safe, ...) in run.json")]
+    client: Annotated[str | None, Opt(
+        default="", convert=_client,
+        help="module:Class or path/file.py:Class, a client for a deployment whose API "
+        "differs from the contract's (docs/custom-client.md)")]
+    soak: Annotated[bool, Opt(
+        default=False, convert=_flag, switch=True,
+        help="steady state until -t: producers at --producer-rate, no task budget, no "
+        "stop on drain; live checks in bounded memory")]
     # fmt: on
     profile: str  # not an option: the --config file's name ("mixed" without one)
 
@@ -302,6 +323,8 @@ def settings_from(options: Any, env: EnvSettings) -> ScenarioSettings:
         if not value and spec.opt.fallback:
             value = getattr(env, spec.opt.fallback)
         values[spec.field] = spec.opt.convert(value, spec.name)
+    if values["soak"]:
+        values["task_budget"] = SOAK_BUDGET
     config = getattr(options, "config", None)
     return ScenarioSettings(**values, profile=Path(config).stem if config else "mixed")
 

@@ -18,6 +18,10 @@ from harness.report.ledger import LedgerRow
 
 Example = tuple[str, Violation, Interleaving]  # (anchor, violation, its interleaving)
 MORE = "…and {rest} more (all in violations.json)."
+WINDOWS_INTRO = (
+    "How many operations landed inside each race window (what the run really tried; "
+    "a pass with zeros here says little about that race)."
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,6 +39,10 @@ class Page:
 
 def _label(result: CheckResult) -> str:
     return "not exercised" if not result.exercised and result.verdict == "pass" else result.verdict
+
+
+def _window_rows(report: CheckReport) -> list[list[str]]:
+    return [[window, str(count)] for window, count in report.windows.items()]
 
 
 def _run_line(page: Page) -> str:
@@ -74,6 +82,9 @@ def markdown(page: Page) -> str:
     if page.run_info:
         out += [_run_line(page), ""]
     out += ["## Checks", "", _promise_line(page), "", *_md_table(CHECK_HEADER, _check_rows(page))]
+    if report.windows:
+        out += ["## Windows hit", "", WINDOWS_INTRO, ""]
+        out += _md_table(["window", "operations in it"], _window_rows(report))
     ledger = [
         [r.claim, r.section, f"[{r.judgement}](#{r.link})" if r.link else r.judgement, r.evidence]
         for r in page.ledger
@@ -135,6 +146,9 @@ def html_page(page: Page) -> str:
         parts.append(f"<p>{e(_run_line(page))}</p>")
     parts += ["<h2>Checks</h2>", f"<p>{e(_promise_line(page))}</p>"]
     parts += [_table(CHECK_HEADER, _check_rows(page))]
+    if report.windows:
+        parts += ["<h2>Windows hit</h2>", f"<p>{e(WINDOWS_INTRO)}</p>"]
+        parts += [_table(["window", "operations in it"], _window_rows(report))]
     ledger = [[e(r.claim), e(r.section), _judged(r), e(r.evidence)] for r in page.ledger]
     parts += ["<h2>Claims ledger (the note under test)</h2>"]
     parts += [_table(["claim", "note section", "judgement", "evidence"], ledger, raw=2)]

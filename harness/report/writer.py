@@ -86,6 +86,7 @@ def _summary(
             for kind, r in report.results.items()
         },
         "metrics": report.metrics,
+        "windows": report.windows,
         "ledger": [{**asdict(row), "judgement": str(row.judgement)} for row in ledger],
         "plots": plots,
         "run": run_info,

@@ -1,4 +1,5 @@
-"""A tiny builder of literal histories for checker tests: one event per call, 1 ms apart.
+"""A tiny builder of literal histories for checker tests: one event per call, 1 ms apart
+(plus any ``wait``).
 
 Event indices in the frame equal the order of the calls (times strictly increase),
 so tests can name the events that prove a violation by position.
@@ -18,17 +19,31 @@ T0 = 1_700_000_000_000_000_000
 class History:
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
+        self.waited_ns = 0
+
+    @property
+    def now_ns(self) -> int:
+        """The time the next event will carry."""
+        return T0 + len(self.events) * 1_000_000 + self.waited_ns
 
     @property
     def now_s(self) -> float:
-        return (T0 + len(self.events) * 1_000_000) / 1e9
+        return self.now_ns / 1e9
+
+    def wait(self, seconds: float) -> None:
+        """Let ``seconds`` pass before the next event (on top of its 1 ms step)."""
+        self.waited_ns += round(seconds * 1e9)
+
+    def time_s(self, index: int) -> float:
+        """The time of the event at ``index``, in seconds."""
+        return float(self.events[index]["time_ns"]) / 1e9
 
     def event(self, process: str, type_: str, f: str, **fields: Any) -> int:
         event = {
             "process": process,
             "type": type_,
             "f": f,
-            "time_ns": T0 + len(self.events) * 1_000_000,
+            "time_ns": self.now_ns,
         }
         event.update({k: v for k, v in fields.items() if v is not None})
         self.events.append(event)
@@ -65,6 +80,9 @@ class History:
 
     def fail(self, worker: str, task: str, result: str = "ok", **fields: Any) -> tuple[int, int]:
         return self.op(worker, "fail", result, task_id=task, **fields)
+
+    def heartbeat(self, worker: str, result: str = "ok") -> tuple[int, int]:
+        return self.op(worker, "heartbeat", result)
 
     def rescue(self, janitor: str, task: str) -> tuple[int, int]:
         return self.op(janitor, "rescue", "ok", task_id=task)

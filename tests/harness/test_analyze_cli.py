@@ -68,6 +68,19 @@ def test_violations_exit_1_and_lease_timeout_flag_decides_double_claim(tmp_path:
     }
 
 
+def test_without_a_lease_the_cli_says_what_it_inferred(tmp_path: Path) -> None:
+    run = run_folder(tmp_path, f4_f5_slow_worker_rescued().events, {"drained": True})
+    out = analyze(str(run))
+    assert out.returncode == 1, out.stderr  # the late completion: stale and duplicate
+    assert "lease inferred: between 0.00 and 0.01 s from 1 redelivery" in out.stdout
+    # A's late completion while B held the task; in a history of milliseconds every
+    # completion is within 0.1 s of the inferred lease's deadline
+    assert (
+        "windows hit: stale_while_held 1, lease_boundary 2, heartbeat_after_completion 0, "
+        "repeated_completion 0, fail_after_other_completion 0"
+    ) in out.stdout
+
+
 def test_an_unknown_verdict_exits_2(tmp_path: Path) -> None:
     run = run_folder(tmp_path, clean_history().events[:-2])  # t1 never finished, no end state
     out = analyze(str(run))

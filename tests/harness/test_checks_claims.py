@@ -68,11 +68,23 @@ def test_a_rejected_finish_does_not_release() -> None:
     assert pairs(report.results["double_claim"]) == [("t1", [2, 3, 6, 7])]
 
 
-def test_without_any_lease_the_double_claim_check_is_unknown() -> None:
+def test_without_any_lease_given_it_is_inferred_from_the_history() -> None:
     report = check_history(f4_f5_slow_worker_rescued().frame(), drained=True)
     dc = report.results["double_claim"]
+    # B's 3 ms honoured hold bounds the lease below; B's claim came 5 ms after A's
+    assert (dc.verdict, dc.count) == (Verdict.PASS, 0)
+    assert dc.note == "lease inferred: between 0.00 and 0.01 s from 1 redelivery"
+
+
+def test_without_any_lease_and_nothing_to_infer_the_double_claim_check_is_unknown() -> None:
+    h = History()
+    h.submit("t1")
+    h.claim("worker-A", "t1")
+    h.claim("worker-B", "t1")  # no finish anywhere: no hold was ever honoured
+    dc = check_history(h.frame()).results["double_claim"]
     assert (dc.verdict, dc.count, dc.violations) == (Verdict.UNKNOWN, 0, [])
-    assert "lease" in dc.note
+    assert "no --lease-timeout" in dc.note
+    assert "lease inferred: at most 0.00 s from 1 redelivery" in dc.note
 
 
 def test_a_claim_that_returned_nothing_claims_nothing() -> None:

@@ -16,6 +16,7 @@ import pytest
 from harness.errors import ConfigError
 from harness.locust.options import (
     DEFAULT_MIX,
+    SOAK_BUDGET,
     Distribution,
     DistributionKind,
     ScenarioSettings,
@@ -64,6 +65,8 @@ def _options(**overrides: object) -> argparse.Namespace:
         "record": True,
         "mix": DEFAULT_MIX,
         "impl": "",
+        "client": "",
+        "soak": False,
         "config": None,
     }
     values.update(overrides)
@@ -228,11 +231,15 @@ def test_the_web_ui_offers_the_options() -> None:
         proc.wait(timeout=30)
 
 
-def test_locust_lists_the_four_user_classes() -> None:
+def test_locust_lists_the_user_classes_of_the_default_mix() -> None:
     out = _locust("--list")
     assert out.returncode == 0, out.stderr
     names = {line.strip() for line in out.stdout.splitlines()[1:] if line.strip()}
-    assert names == {"Worker", "SlowWorker", "Producer", "JanitorTrigger"}
+    seekers = {"StaleCompleter", "LateFailer", "BoundaryRacer", "LateHeartbeater"}
+    assert (
+        names == {"Worker", "SlowWorker", "Producer", "JanitorTrigger", "RepeatCompleter"} | seekers
+    )
+    assert names == set(parse_mix(DEFAULT_MIX))
 
 
 def test_a_bad_option_is_a_one_line_usage_error() -> None:
@@ -270,3 +277,18 @@ def test_the_six_profiles_exist() -> None:
     assert names == {
         "mixed", "test1_simultaneous", "test2_polling", "test3_completion", "janitor_race", "chaos",
     }  # fmt: skip
+
+
+def test_soak_has_no_task_budget_to_spend() -> None:
+    soak = settings_from(_options(soak=True, task_budget=100), _env())
+    assert (soak.soak, soak.task_budget) == (True, SOAK_BUDGET)
+    plain = settings_from(_options(task_budget=100), _env())
+    assert (plain.soak, plain.task_budget) == (False, 100)
+
+
+def test_a_client_plug_in_is_checked_when_the_settings_are_built() -> None:
+    spec = "harness.clients:ContractClient"
+    assert settings_from(_options(client=spec), _env()).client == spec
+    assert settings_from(_options(), _env()).client is None
+    with pytest.raises(ConfigError, match="has no class Nope"):
+        settings_from(_options(client="harness.clients:Nope"), _env())
