@@ -64,6 +64,6 @@ def analyze_run(
         lease_timeout=_lease(run_info, lease_timeout),
         drained=drained if isinstance(drained, bool) else None,
     )
-    write_report(run_dir, frame, report, run_info=run_info, top=top)
+    write_report(run_dir, frame, report, run_info=run_info, top=top, lease_given=lease_timeout)
     wait_for_cache()
     return report

@@ -36,13 +36,10 @@ def junit_xml(report: CheckReport, *, run_info: dict[str, Any], name: str) -> st
     results = list(report.results.values())
     tally = _tally(results)
     # junit-10.xsd: <testsuites> counts no skipped tests; <testsuite> does.
-    suites = ET.Element("testsuites", name=SUITE, **{k: tally[k] for k in SUITES_COUNTS})
+    suites = ET.Element("testsuites", {"name": SUITE, **{k: tally[k] for k in SUITES_COUNTS}})
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
     suite = ET.SubElement(
-        suites,
-        "testsuite",
-        name=f"{SUITE}: {name}",
-        timestamp=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
-        **tally,
+        suites, "testsuite", {"name": f"{SUITE}: {name}", "timestamp": stamp, **tally}
     )
     properties = ET.SubElement(suite, "properties")
     for key, value in _properties(report, run_info):

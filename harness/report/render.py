@@ -1,8 +1,10 @@
 """The report's two renderings of one :class:`Page`: Markdown and a static HTML page.
 
-Order: verdict, checks, claims ledger, violations (top examples per kind with their
-interleavings), plots, metrics. Anchors (``double_claim-1``) link the ledger to
-counterexamples.
+Order: the run-summary table (what ran, how long, the verdict, the lease, the faults),
+checks, claims ledger, violations (top examples per kind, each with its timeline
+picture and its interleaving table, tasks as short aliases with a legend), plots,
+metrics. Anchors (``double_claim-1``) link the ledger to counterexamples. The HTML page
+is self-contained apart from its PNG plots: timelines are inline SVG, no script.
 """
 
 from __future__ import annotations
@@ -14,9 +16,21 @@ from typing import Any
 from harness.checks.model import CheckReport, CheckResult, Violation
 from harness.report.interleaving import Interleaving
 from harness.report.ledger import LedgerRow
+from harness.report.summary import Row
 
-Example = tuple[str, Violation, Interleaving]  # (anchor, violation, its interleaving)
 MORE = "…and {rest} more (all in violations.json)."
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Example:
+    """One shown violation: its anchor, the task's alias, its table and timeline."""
+
+    anchor: str
+    violation: Violation
+    alias: str
+    table: Interleaving
+    png: str  # the timeline picture's file name (report.md shows it)
+    svg: str  # the same picture as inline SVG (index.html embeds it)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -26,6 +40,8 @@ class Page:
     plots: list[str]
     run_info: dict[str, Any]
     examples: dict[str, list[Example]]
+    summary: list[Row]
+    aliases: dict[str, str]  # full task id -> alias, only where they differ
 
     def shown_kinds(self) -> list[tuple[CheckResult, list[Example]]]:
         results = self.report.results
@@ -36,8 +52,10 @@ def _label(result: CheckResult) -> str:
     return "not exercised" if not result.exercised and result.verdict == "pass" else result.verdict
 
 
-def _run_line(page: Page) -> str:
-    return ", ".join(f"{k}: {v}" for k, v in page.run_info.items())
+def _heading(example: Example) -> str:
+    task = example.violation.task_id
+    who = example.alias if example.alias == task else f"{example.alias} ({task})"
+    return f"{example.anchor}: task {who}"
 
 
 # --- Markdown ---------------------------------------------------------------------------
@@ -51,8 +69,7 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
 def markdown(page: Page) -> str:
     report = page.report
     out = [f"# Race report: {str(report.verdict).upper()}", ""]
-    if page.run_info:
-        out += [_run_line(page), ""]
+    out += _md_table(["run summary", ""], [[k, v.replace("|", "\\|")] for k, v in page.summary])
     checks = [[k, _label(r), str(r.count), r.note] for k, r in report.results.items()]
     out += ["## Checks", "", *_md_table(["kind", "verdict", "tasks", "note"], checks)]
     ledger = [
@@ -72,12 +89,19 @@ def _md_violations(page: Page) -> list[str]:
     out: list[str] = []
     for result, shown in page.shown_kinds():
         out += [f"### {result.kind}: {result.count} tasks", ""]
-        for name, v, table in shown:
-            out += [f'<a id="{name}"></a>', f"#### {name}: task {v.task_id}", ""]
-            out += [v.explanation, "", table.markdown(), ""]
+        for ex in shown:
+            out += [f'<a id="{ex.anchor}"></a>', f"#### {_heading(ex)}", ""]
+            out += [ex.violation.explanation, "", f"![timeline of {ex.alias}]({ex.png})", ""]
+            out += [ex.table.markdown(), ""]
         if len(result.violations) > len(shown):
             out += [MORE.format(rest=len(result.violations) - len(shown)), ""]
+    if page.aliases:
+        out += ["Task aliases:", "", *_md_table(["alias", "task id"], _legend(page))]
     return out or ["None.", ""]
+
+
+def _legend(page: Page) -> list[list[str]]:
+    return [[alias, task] for task, alias in page.aliases.items()]
 
 
 # --- HTML -------------------------------------------------------------------------------
@@ -90,6 +114,11 @@ td, th { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertic
 .verdict-unknown { color: #8a6d00; }
 tr.proof td { background: #fff3cd; font-weight: 600; }
 img { max-width: 100%; display: block; margin: 0.5em 0; }
+table.summary { font-size: 1em; min-width: 40em; }
+table.summary th { background: #f3f3f3; width: 11em; font-weight: 600; }
+table.summary td.verdict-fail, table.summary td.verdict-pass,
+table.summary td.verdict-unknown { font-weight: 700; }
+.timeline svg { max-width: 100%; height: auto; display: block; margin: 0.5em 0; }
 """
 
 
@@ -112,10 +141,12 @@ def html_page(page: Page) -> str:
         f"<title>Race report: {e(verdict)}</title><style>{_STYLE}</style></head><body>",
         f'<h1>Race report: <span class="verdict-{e(verdict)}">{e(verdict.upper())}</span></h1>',
     ]
-    if page.run_info:
-        parts.append(f"<p>{e(_run_line(page))}</p>")
-    checks = [[k, _label(r), str(r.count), r.note] for k, r in report.results.items()]
-    parts += ["<h2>Checks</h2>", _table(["kind", "verdict", "tasks", "note"], checks)]
+    parts.append(_summary_table(page))
+    checks = [
+        [k, f'<span class="verdict-{e(r.verdict)}">{e(_label(r))}</span>', str(r.count), r.note]
+        for k, r in report.results.items()
+    ]
+    parts += ["<h2>Checks</h2>", _table(["kind", "verdict", "tasks", "note"], checks, raw=1)]
     ledger = [[e(r.claim), e(r.section), _judged(r), e(r.evidence)] for r in page.ledger]
     parts += ["<h2>Claims ledger (the note under test)</h2>"]
     parts += [_table(["claim", "note section", "judgement", "evidence"], ledger, raw=2)]
@@ -124,6 +155,18 @@ def html_page(page: Page) -> str:
     metrics = [[k, str(v)] for k, v in report.metrics.items()]
     parts += ["<h2>Metrics</h2>", _table(["metric", "value"], metrics), "</body></html>"]
     return "\n".join(parts)
+
+
+def _summary_table(page: Page) -> str:
+    e = html.escape
+    verdict = str(page.report.verdict)
+    rows = "".join(
+        f'<tr><th scope="row">{e(k)}</th>'
+        + (f'<td class="verdict-{e(verdict)}">' if k == "verdict" else "<td>")
+        + f"{e(v)}</td></tr>"
+        for k, v in page.summary
+    )
+    return f'<table class="summary">{rows}</table>'
 
 
 def _judged(row: LedgerRow) -> str:
@@ -136,9 +179,12 @@ def _html_violations(page: Page) -> list[str]:
     parts: list[str] = []
     for result, shown in page.shown_kinds():
         parts.append(f"<h3>{e(result.kind)}: {result.count} tasks</h3>")
-        for name, v, table in shown:
-            parts += [f'<h4 id="{e(name)}">{e(name)}: task {e(v.task_id)}</h4>']
-            parts += [f"<p>{e(v.explanation)}</p>", table.html()]
+        for ex in shown:
+            parts += [f'<h4 id="{e(ex.anchor)}">{e(_heading(ex))}</h4>']
+            parts += [f"<p>{e(ex.violation.explanation)}</p>"]
+            parts += [f'<div class="timeline">{ex.svg}</div>', ex.table.html()]
         if len(result.violations) > len(shown):
             parts.append(f"<p>{e(MORE.format(rest=len(result.violations) - len(shown)))}</p>")
+    if page.aliases:
+        parts += ["<p>Task aliases:</p>", _table(["alias", "task id"], _legend(page))]
     return parts or ["<p>None.</p>"]
