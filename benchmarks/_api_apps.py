@@ -17,15 +17,14 @@ import orjson
 from fastapi import FastAPI
 from fastapi.responses import Response
 
-from harness.settings import serve_env
+from harness.contract import Outcome, TaskId, WorkerId
 from reference_queue.api_models import CompleteBody, TaskIdPath, WorkerIdHeader
 from reference_queue.api_support import RequestContext, install_error_handlers, json_response
 from reference_queue.client import bounded_client
 from reference_queue.faults import Faults
 from reference_queue.safe import SafeQueue
 from reference_queue.safe_async import AsyncSafe, bounded_async_client
-from reference_queue.settings import ServeSettings
-from reference_queue.types import Outcome, TaskId, WorkerId
+from reference_queue.settings import ServeSettings, serve_env
 
 
 def _served(app: FastAPI) -> FastAPI:

@@ -35,11 +35,11 @@ from typing import Any
 
 import redis
 
+from harness.contract import drive
 from harness.redis_server import EmbeddedRedis
 from harness.servers import Deployment
 from reference_queue import make_queue
 from reference_queue.settings import Impl, ServeSettings
-from reference_queue.types import drive
 
 OUT = Path(__file__).parent / "out"
 LOCUSTFILE = Path(__file__).parent / "_locust_claim.py"

@@ -29,9 +29,9 @@ from pathlib import Path
 import redis
 from hypothesis import settings
 
+from harness.explorer.hypothesis_profiles import profile
 from harness.explorer.machine import queue_factory
-from harness.explorer.model import Kind, Target
-from harness.explorer.profiles import profile
+from harness.explorer.oracle import Kind, Target
 from harness.explorer.search import search
 from harness.redis_server import redis_for
 

@@ -27,10 +27,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.contract import TaskId, WorkerId, drive
 from harness.redis_server import EmbeddedRedis
 from reference_queue import connect, make_queue
 from reference_queue.safe import script_source
-from reference_queue.types import TaskId, WorkerId, drive
 
 OUT = Path(__file__).parent / "out"
 TARGET = 0.5

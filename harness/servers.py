@@ -13,7 +13,9 @@
   uvicorn's supervisor restarts a worker that dies or stops answering its health
   pings (a SIGSTOPped worker is killed and replaced after about 5 s); with N = 1 there
   is no supervisor and a killed API stays dead.
-- Janitors: ``python -m reference_queue.janitor`` processes (0 or more).
+- Janitors: ``python -m reference_queue.janitor`` processes (0 or more); with a history
+  dir, ``python -m harness.rescues``, which runs the same janitor and records the
+  rescues it reports (the system under test records nothing itself).
 - Metrics: every API start gets a fresh ``PROMETHEUS_MULTIPROC_DIR`` (removed at stop),
   so ``/metrics`` sums all API processes of this deployment and nothing older.
 
@@ -191,8 +193,11 @@ class Deployment:
 
     def _janitor_argv(self, number: int) -> list[str]:
         s = self.settings
+        # Recording rescues is the harness's job: harness.rescues runs the reference
+        # janitor with a hook that records what it reports.
+        module = "reference_queue.janitor" if self.history_dir is None else "harness.rescues"
         argv = [
-            sys.executable, "-m", "reference_queue.janitor",
+            sys.executable, "-m", module,
             "--redis-url", self.redis_url, "--impl", str(s.impl),
             "--interval", repr(self.janitor_interval),
             "--lease-timeout", repr(s.lease_timeout),

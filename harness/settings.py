@@ -1,4 +1,6 @@
-"""The only module that reads ``os.environ``: environment-derived settings, built once.
+"""The harness's only reader of ``os.environ``: environment-derived settings, built once.
+
+(The reference queue, a system under test, reads its own in ``reference_queue.settings``.)
 
 Everything else receives these values explicitly (frozen dataclasses), so tests can
 build settings by hand and nothing reads the environment behind a caller's back.
@@ -45,12 +47,6 @@ def from_env() -> EnvSettings:
         poll_interval=_get("POLL_INTERVAL"),
         prometheus_multiproc_dir=_get(METRICS_DIR_VAR),
     )
-
-
-def serve_env() -> dict[str, str]:
-    """The ``QHARNESS_SERVE_*`` variables: an API process's settings, set by the harness
-    for uvicorn's worker processes (see ``reference_queue.settings.ServeSettings``)."""
-    return {k: v for k, v in os.environ.items() if k.startswith("QHARNESS_SERVE_")}
 
 
 def child_env(**overrides: str | None) -> dict[str, str]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from harness.explorer.machine import QueueFactory, queue_factory
-from harness.explorer.model import Finding
+from harness.explorer.oracle import Finding
 from harness.explorer.search import replay
 from harness.explorer.world import World, WorldConfig
 

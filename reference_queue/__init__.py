@@ -1,5 +1,5 @@
 """Reference queues: ``naive`` (the design note, bugs included) and ``safe`` (leases,
-fencing tokens, atomic Lua), behind one :class:`~reference_queue.types.TaskQueue`
+fencing tokens, atomic Lua), behind one :class:`~harness.contract.TaskQueue`
 interface whose operations are generators that yield between Redis round trips.
 """
 

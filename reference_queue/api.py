@@ -40,7 +40,6 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from harness.settings import from_env, serve_env
 from reference_queue import api_metrics as metrics
 from reference_queue import api_models as m
 from reference_queue.api_service import CountingJanitor, Service
@@ -51,7 +50,14 @@ from reference_queue.api_support import (
     install_error_handlers,
 )
 from reference_queue.client import bounded_client
-from reference_queue.settings import Impl, ServeSettings, SettingsError
+from reference_queue.settings import (
+    METRICS_DIR_VAR,
+    Impl,
+    ServeSettings,
+    SettingsError,
+    env_value,
+    serve_env,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -265,7 +271,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
         timeout=settings.redis_timeout,
         max_connections=settings.max_connections,
     )
-    svc = Service(settings, client, from_env().prometheus_multiproc_dir)
+    svc = Service(settings, client, env_value(METRICS_DIR_VAR))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

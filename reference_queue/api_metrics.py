@@ -31,7 +31,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from starlette.routing import BaseRoute, Match, Route
 
-from reference_queue.types import QueueStats
+from harness.contract import QueueStats
 
 # Metric objects are module globals on purpose: prometheus_client keys them by name in
 # a process-wide registry (and, in multiprocess mode, in per-pid files).

@@ -17,6 +17,16 @@ import orjson
 import redis
 from fastapi.responses import Response
 
+from harness.contract import (
+    Claim,
+    Outcome,
+    QueueStats,
+    TaskId,
+    TaskQueue,
+    TaskView,
+    WorkerId,
+    drive,
+)
 from reference_queue import api_metrics as metrics
 from reference_queue import api_models as m
 from reference_queue.api_breaker import STATE_VALUE, UNREACHABLE, BreakerOpen, CircuitBreaker
@@ -28,16 +38,6 @@ from reference_queue.janitor import Janitor
 from reference_queue.safe import SafeQueue
 from reference_queue.safe_async import AsyncSafe, bounded_async_client
 from reference_queue.settings import ServeSettings
-from reference_queue.types import (
-    Claim,
-    Outcome,
-    QueueStats,
-    TaskId,
-    TaskQueue,
-    TaskView,
-    WorkerId,
-    drive,
-)
 
 logger = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import redis
 
+from harness.contract import TaskQueue
 from reference_queue.errors import UnknownImplError
-from reference_queue.types import TaskQueue
 
 IMPLS = ("naive", "safe")
 

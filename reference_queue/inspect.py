@@ -11,8 +11,8 @@ from typing import Any
 
 import redis
 
+from harness.contract import QueueStats, Steps, TaskId, TaskStatus, TaskView
 from reference_queue.keys import Keys
-from reference_queue.types import QueueStats, Steps, TaskId, TaskStatus, TaskView
 
 _LIVE = {"pending", "processing"}
 

@@ -6,10 +6,11 @@ once, which is exactly the note's F7 on naive) or as a thread inside an API proc
 driven through the configured fault points, so a ``--faults`` spec can widen the
 scan-then-rescue window (F6) or kill a sweep half-way.
 
-With ``--history-dir`` every re-queued id is recorded as an ``Op.RESCUE`` invoke/ok
-pair (process ``janitor-N@host:pid``; the invoke carries the sweep's start time), so
-the checks see the rescues. A sweep killed by an injected abort returns nothing, so
-rescues it made before dying go unrecorded, like those of a janitor that crashed.
+The janitor records no history (a system under test never writes its own history): it
+*reports* each sweep's rescues to an ``on_rescue(task_ids, sweep_start_ns)`` hook and
+in its log. The harness passes a hook that records them (``python -m harness.rescues``
+runs this janitor that way). A sweep killed by an injected abort reports nothing, so
+rescues it made before dying go unreported, like those of a janitor that crashed.
 """
 
 from __future__ import annotations
@@ -19,21 +20,21 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from types import FrameType
 
 import redis
 
-from harness.events import Op
-from harness.recorder import Recorder, process_name, shard_name
+from harness.contract import TaskId, TaskQueue, drive
 from reference_queue.client import bounded_client
 from reference_queue.errors import FaultAbort, QueueError
 from reference_queue.factory import make_queue
 from reference_queue.faults import Faults
-from reference_queue.types import TaskId, TaskQueue, drive
 
 logger = logging.getLogger(__name__)
+
+RescueHook = Callable[[Sequence[TaskId], int], None]
+"""Told each sweep's re-queued task ids and the sweep's start (``time.time_ns()``)."""
 
 
 class Janitor:
@@ -45,14 +46,12 @@ class Janitor:
         *,
         interval: float,
         faults: Faults | None = None,
-        recorder: Recorder | None = None,
-        process: str = "janitor",
+        on_rescue: RescueHook | None = None,
     ) -> None:
         self.queue = queue
         self.interval = interval
         self.faults = faults
-        self.recorder = recorder
-        self.process = process
+        self.on_rescue = on_rescue
         self.stop = threading.Event()
         self.rescued_total = 0
 
@@ -70,14 +69,9 @@ class Janitor:
         if rescued:
             logger.info("janitor re-queued %d task(s): %s", len(rescued), rescued)
             self.rescued_total += len(rescued)
-            self._record(rescued, start_ns)
+            if self.on_rescue is not None:
+                self.on_rescue(rescued, start_ns)
         return rescued
-
-    def _record(self, rescued: list[TaskId], start_ns: int) -> None:
-        if self.recorder is None:
-            return
-        for task_id in rescued:
-            self.recorder.op(self.process, Op.RESCUE, task_id=task_id, time_ns=start_ns).ok()
 
     def run(self) -> None:
         """Sweep, wait ``interval`` (or until stopped), repeat."""
@@ -91,7 +85,7 @@ class Janitor:
         return thread
 
 
-def _parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m reference_queue.janitor",
         description="Re-queue expired tasks of a reference queue on a loop; SIGTERM stops it.",
@@ -102,38 +96,31 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--lease-timeout", type=float, default=30.0, help="safe: lease; naive: age")
     p.add_argument("--max-attempts", type=int, default=5, help="safe: dead-letter after N")
     p.add_argument("--faults", default="", help="fault spec, e.g. janitor_between_rescues=abort")
-    p.add_argument("--history-dir", type=Path, help="record each rescue as history events")
-    p.add_argument("--number", default="1", help="this janitor's number in the process name")
+    p.add_argument(
+        "--number", default="1", help="this janitor's number (its name in the harness's history)"
+    )
     p.add_argument("--log-level", default="warning")
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+def main(argv: Sequence[str] | None = None, on_rescue: RescueHook | None = None) -> int:
+    """Run janitor sweeps until SIGTERM/SIGINT, reporting rescues to ``on_rescue``."""
+    cli = parser()
+    args = cli.parse_args(argv)
     if args.interval <= 0 or args.lease_timeout <= 0:
-        parser.error("--interval and --lease-timeout must be > 0")
+        cli.error("--interval and --lease-timeout must be > 0")
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
         faults = Faults.parse(args.faults)
     except QueueError as exc:
-        parser.error(str(exc))
+        cli.error(str(exc))
     client = bounded_client(args.redis_url)
     queue = make_queue(
         args.impl, client, lease_timeout=args.lease_timeout, max_attempts=args.max_attempts
     )
-    recorder = None
-    if args.history_dir is not None:
-        recorder = Recorder(args.history_dir, shard_name(f"janitor-{args.number}"))
-    janitor = Janitor(
-        queue,
-        interval=args.interval,
-        faults=faults,
-        recorder=recorder,
-        process=process_name("janitor", args.number),
-    )
+    janitor = Janitor(queue, interval=args.interval, faults=faults, on_rescue=on_rescue)
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         janitor.stop.set()
@@ -143,8 +130,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         janitor.run()
     finally:
-        if recorder is not None:
-            recorder.close()
         client.close()
     logger.info("janitor stopped after re-queuing %d task(s)", janitor.rescued_total)
     return 0

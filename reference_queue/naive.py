@@ -28,19 +28,20 @@ from typing import Any, cast
 
 import redis
 
-from reference_queue.clock import Clock, WallClock
-from reference_queue.inspect import inspect_task, queue_stats
-from reference_queue.keys import Keys
-from reference_queue.types import (
+from harness.contract import (
     Claim,
+    Clock,
     Outcome,
     QueueStats,
     Steps,
     Submitted,
     TaskId,
     TaskView,
+    WallClock,
     WorkerId,
 )
+from reference_queue.inspect import inspect_task, queue_stats
+from reference_queue.keys import Keys
 
 
 class NaiveQueue:

@@ -28,11 +28,9 @@ from typing import Any
 import redis
 from redis.commands.core import Script
 
-from reference_queue.clock import Clock
-from reference_queue.inspect import inspect_task, queue_stats
-from reference_queue.keys import Keys
-from reference_queue.types import (
+from harness.contract import (
     Claim,
+    Clock,
     Outcome,
     QueueStats,
     Steps,
@@ -41,6 +39,8 @@ from reference_queue.types import (
     TaskView,
     WorkerId,
 )
+from reference_queue.inspect import inspect_task, queue_stats
+from reference_queue.keys import Keys
 
 logger = logging.getLogger(__name__)
 

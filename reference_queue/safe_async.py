@@ -5,7 +5,7 @@ methods (``claim_call``, ``finish_call``, ``heartbeat_call``), same result parsi
 the round trip is awaited instead of blocking. Chosen by measurement over plain ``def``
 endpoints on the thread pool (``benchmarks/api.py``: 2,169 vs about 1,600
 claim+complete/s on this machine): the thread hop costs more than the Redis work. Faults apply as in
-:func:`~reference_queue.types.drive` (the safe operations have only ``before_<op>``).
+:func:`~harness.contract.drive` (the safe operations have only ``before_<op>``).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.maint_notifications import MaintNotificationsConfig
 
+from harness.contract import Claim, Outcome, TaskId, WorkerId
 from reference_queue.client import bounded_options
 from reference_queue.faults import Faults
 from reference_queue.safe import SCRIPTS, SafeQueue, ScriptCall, script_source
-from reference_queue.types import Claim, Outcome, TaskId, WorkerId
 
 
 def bounded_async_client(

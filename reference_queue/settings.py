@@ -4,12 +4,15 @@
 ``--workers N`` imports the app by string in fresh processes, the settings travel to
 those processes as ``QHARNESS_SERVE_*`` environment variables: :meth:`ServeSettings.to_env`
 writes them and :meth:`ServeSettings.from_env_vars` reads them back from a mapping that
-``harness.settings.serve_env()`` (the only reader of ``os.environ``) supplies.
+:func:`serve_env` supplies. The deployment reads its own environment here (this module
+is the reference queue's only reader of ``os.environ``); it shares no settings code with
+the harness that tests it.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from enum import StrEnum
@@ -19,6 +22,20 @@ from reference_queue.errors import QueueError, UnknownImplError
 from reference_queue.faults import Faults
 
 ENV_PREFIX = "QHARNESS_SERVE_"
+METRICS_DIR_VAR = "PROMETHEUS_MULTIPROC_DIR"  # where API processes write their metrics
+
+
+def serve_env() -> dict[str, str]:
+    """The ``QHARNESS_SERVE_*`` variables: an API process's settings, as set by whoever
+    started uvicorn's worker processes (the harness's deployment, or an operator)."""
+    return {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
+
+
+def env_value(name: str) -> str | None:
+    """One environment variable, ``None`` when unset or empty (``QHARNESS_API_KEY``,
+    ``POLL_INTERVAL``, ``PROMETHEUS_MULTIPROC_DIR``)."""
+    value = os.environ.get(name)
+    return value if value else None
 
 
 class Impl(StrEnum):

@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from harness.settings import from_env
+from reference_queue.settings import env_value
 
 logger = logging.getLogger(__name__)
 
@@ -143,13 +143,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def config_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> WorkerConfig:
-    env = from_env()
     poll = args.poll_interval
     if poll is None:
+        env_poll = env_value("POLL_INTERVAL")
         try:
-            poll = float(env.poll_interval) if env.poll_interval else 1.0
+            poll = float(env_poll) if env_poll else 1.0
         except ValueError:
-            parser.error(f"POLL_INTERVAL={env.poll_interval!r} is not a number")
+            parser.error(f"POLL_INTERVAL={env_poll!r} is not a number")
     if poll < 0 or args.task_duration < 0 or args.heartbeat_interval <= 0:
         parser.error("intervals and durations must be >= 0 (heartbeat > 0)")
     return WorkerConfig(
@@ -158,7 +158,7 @@ def config_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Wo
         poll_interval=poll,
         task_duration=args.task_duration,
         heartbeat_interval=args.heartbeat_interval,
-        api_key=args.api_key or env.api_key,
+        api_key=args.api_key or env_value("QHARNESS_API_KEY"),
         max_tasks=args.max_tasks,
         exit_when_idle=args.exit_when_idle,
     )

@@ -11,7 +11,7 @@ import argparse
 
 from locust.argument_parser import LocustArgumentParser
 
-from scenarios._options import add_options
+from harness.locust.options import add_options
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ re-queued task as a ``rescue`` event."""
 
 from __future__ import annotations
 
-from scenarios._actors import JanitorTriggerBase
+from harness.locust.actors import JanitorTriggerBase
 
 
 class JanitorTrigger(JanitorTriggerBase):

@@ -4,7 +4,7 @@ now and then resubmits an id on purpose (a no-op by the contract)."""
 
 from __future__ import annotations
 
-from scenarios._actors import ProducerBase
+from harness.locust.actors import ProducerBase
 
 
 class Producer(ProducerBase):

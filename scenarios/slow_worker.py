@@ -5,7 +5,7 @@ deployment gives one, else from --lease-timeout."""
 
 from __future__ import annotations
 
-from scenarios._actors import SlowWorkerBase
+from harness.locust.actors import SlowWorkerBase
 
 
 class SlowWorker(SlowWorkerBase):

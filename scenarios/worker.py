@@ -4,7 +4,7 @@ process (the note's ``worker.py``, run as a Locust user)."""
 
 from __future__ import annotations
 
-from scenarios._actors import WorkerBase
+from harness.locust.actors import WorkerBase
 
 
 class Worker(WorkerBase):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from harness.explorer.profiles import load_default_profile
+from harness.explorer.hypothesis_profiles import load_default_profile
 
 # Hypothesis profiles dev / ci / thorough: `ci` under CI=1, else `dev`; Hypothesis's own
 # `--hypothesis-profile NAME` option overrides (its plugin loads it after this import).

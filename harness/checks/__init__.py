@@ -6,8 +6,8 @@ One module per concern: ``completion`` (duplicate, stale, resurrection), ``claim
 """
 
 from harness.checks.audit_state import Audit, audit_from_json, load_audit
-from harness.checks.model import CheckReport, CheckResult, Kind, Verdict, Violation
 from harness.checks.runner import check_history
+from harness.checks.verdicts import CheckReport, CheckResult, Kind, Verdict, Violation
 
 __all__ = [
     "Audit",

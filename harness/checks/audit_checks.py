@@ -11,9 +11,9 @@ import pandas as pd
 
 from harness.checks.audit_state import Audit
 from harness.checks.explain import op_events
-from harness.checks.model import CheckResult, Kind, Violation
+from harness.checks.ops import FAIL, OK, Views, distinct, to_int
 from harness.checks.submission import Submissions
-from harness.checks.views import FAIL, OK, Views, distinct, to_int
+from harness.checks.verdicts import CheckResult, Kind, Violation
 
 GRACE_S = 2.0  # how far past its lease a task may still be processing at the end
 

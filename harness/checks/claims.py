@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from harness.checks.explain import op_ref
-from harness.checks.model import CheckResult, Kind, Violation
-from harness.checks.views import FAIL, Views
+from harness.checks.ops import FAIL, Views
+from harness.checks.verdicts import CheckResult, Kind, Violation
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from harness.checks.explain import op_events, op_ref
-from harness.checks.model import CheckResult, Kind, Violation
-from harness.checks.views import OK, Views, first_per_task, to_int
+from harness.checks.ops import OK, Views, first_per_task, to_int
+from harness.checks.verdicts import CheckResult, Kind, Violation
 
 _F_NAMES = {"complete": "completion", "fail": "failure report"}
 

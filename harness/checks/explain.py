@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.checks.views import Views
+from harness.checks.ops import Views
 
 
 def actor(views: Views, index: int) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.checks.views import INFO, NEVER, Views
+from harness.checks.ops import INFO, NEVER, Views
 
 _OUTCOMES = ("ok", "fail", "info")
 

@@ -16,8 +16,8 @@ from harness.checks import completion, submission
 from harness.checks.audit_checks import audit_mismatches, stuck
 from harness.checks.audit_state import Audit
 from harness.checks.metrics import metrics
-from harness.checks.model import CheckReport, CheckResult, Kind, overall
-from harness.checks.views import build_views
+from harness.checks.ops import build_views
+from harness.checks.verdicts import CheckReport, CheckResult, Kind, overall
 
 logger = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ import pandas as pd
 
 from harness.checks.audit_state import Audit
 from harness.checks.explain import op_events, op_ref
-from harness.checks.model import CheckResult, Kind, Violation
-from harness.checks.views import FAIL, INFO, OK, Views, distinct, first_per_task, to_int
+from harness.checks.ops import FAIL, INFO, OK, Views, distinct, first_per_task, to_int
+from harness.checks.verdicts import CheckResult, Kind, Violation
 
 NOWHERE = frozenset({"missing", "unknown_to_server"})
 

@@ -20,10 +20,10 @@ from typing import Any
 
 import redis
 
-from harness.checks.model import Kind
+from harness.checks.verdicts import Kind
 from harness.errors import ConfigError
 from harness.explorer.hunt import HUNTED, HuntPlan, hunt, write_hunt_report
-from harness.explorer.profiles import PROFILES, default_profile_name, profile
+from harness.explorer.hypothesis_profiles import PROFILES, default_profile_name, profile
 from harness.redis_server import redis_for
 from reference_queue.errors import UnknownImplError
 from reference_queue.factory import queue_class

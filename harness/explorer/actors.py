@@ -7,7 +7,7 @@ first Redis round trip), advance its operation in flight by one round trip, cras
 counterexample reads like the note's scenarios and pastes into a regression test.
 
 An :class:`Actor` holds at most one operation in flight (a generator from the queue,
-see ``reference_queue.types``) and, for a worker, the claims it currently holds. A
+see ``harness.contract``) and, for a worker, the claims it currently holds. A
 crash closes the generator and starts a new incarnation with a fresh worker id, so a
 restarted worker never inherits its dead predecessor's claims. Pure: no redis.
 """
@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from harness.contract import Claim, Steps
 from harness.events import Op
-from reference_queue.types import Claim, Steps
 
 
 class Role(StrEnum):

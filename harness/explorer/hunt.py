@@ -22,9 +22,9 @@ import redis
 from hypothesis import settings as Settings
 
 from harness.analyze import analyze_run
-from harness.checks.model import Kind
+from harness.checks.verdicts import Kind
 from harness.explorer.machine import queue_factory
-from harness.explorer.model import Target
+from harness.explorer.oracle import Target
 from harness.explorer.search import SearchResult, search
 from harness.explorer.story import MEANING, regression_test, steps_table
 from harness.explorer.trace import Stage

@@ -17,9 +17,9 @@ from typing import Any
 import redis
 from redis.commands.core import Script
 
+from harness.contract import TaskId, TaskQueue, TaskView, drive
 from reference_queue.inspect import view_of
 from reference_queue.keys import Keys
-from reference_queue.types import TaskId, TaskQueue, TaskView, drive
 
 # KEYS: pending list, processing set, then one record key per task; ARGV: the task ids.
 # Per task: the record as HGETALL's flat list, the number of pending copies, and

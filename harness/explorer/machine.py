@@ -2,7 +2,7 @@
 
 :func:`machine_for` builds a ``RuleBasedStateMachine`` class for an
 :class:`Exploration` (a Redis client, a queue factory, the actors, and a
-:class:`~harness.explorer.model.Target` saying which findings fail the run). Rules are
+:class:`~harness.explorer.oracle.Target` saying which findings fail the run). Rules are
 generated per actor, so a shrunk run prints as ``state.w0_claim()``,
 ``state.w0_step()``, ``state.clock_advance()``...:
 
@@ -30,13 +30,12 @@ import redis
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
+from harness.contract import ManualClock, TaskQueue
 from harness.explorer.actors import Action, Step
-from harness.explorer.model import Finding, Target
+from harness.explorer.oracle import Finding, Target
 from harness.explorer.trace import Stage
 from harness.explorer.world import PRODUCER, World, WorldConfig
-from reference_queue.clock import ManualClock
 from reference_queue.factory import make_queue, queue_class
-from reference_queue.types import TaskQueue
 
 T = TypeVar("T")
 QueueFactory = Callable[[redis.Redis, ManualClock], TaskQueue]

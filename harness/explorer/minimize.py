@@ -14,12 +14,12 @@ from collections.abc import Sequence
 
 import redis
 
+from harness.contract import ManualClock
 from harness.explorer.actors import Action, Step
 from harness.explorer.machine import QueueFactory
-from harness.explorer.model import Target
+from harness.explorer.oracle import Target
 from harness.explorer.trace import Stage
 from harness.explorer.world import World, WorldConfig
-from reference_queue.clock import ManualClock
 
 
 def minimize(

@@ -1,7 +1,7 @@
 """Running the machine: one search per target, and replaying a counterexample.
 
 :func:`search` runs the generic machine under Hypothesis with a
-:class:`~harness.explorer.model.Target` (e.g. "fail only on ``stale_completion``") so
+:class:`~harness.explorer.oracle.Target` (e.g. "fail only on ``stale_completion``") so
 the shrinker keeps the same kind of violation while it minimises, and returns the
 minimal failing run's :class:`~harness.explorer.world.World` (its trace and history).
 :func:`replay` performs a literal list of steps on a fresh database — what the
@@ -25,7 +25,8 @@ from hypothesis.reporting import with_reporter
 from hypothesis.stateful import run_state_machine_as_test
 
 from harness.checks import Verdict, check_history
-from harness.checks.model import Kind
+from harness.checks.verdicts import Kind
+from harness.contract import ManualClock
 from harness.explorer.actors import Step
 from harness.explorer.machine import (
     Exploration,
@@ -36,11 +37,10 @@ from harness.explorer.machine import (
     machine_for,
 )
 from harness.explorer.minimize import minimize
-from harness.explorer.model import Finding, Phase, Target
+from harness.explorer.oracle import Finding, Phase, Target
 from harness.explorer.trace import Stage
 from harness.explorer.world import World, WorldConfig
 from harness.history import frame_from_events
-from reference_queue.clock import ManualClock
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import string
 
-from harness.checks.model import Kind
+from harness.checks.verdicts import Kind
 from harness.explorer.actors import Role, Step
-from harness.explorer.model import Target
+from harness.explorer.oracle import Target
 from harness.explorer.trace import Stage, StepRecord
 from harness.explorer.world import World
 

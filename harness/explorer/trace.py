@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from harness.contract import TaskView
 from harness.events import EventType, Op
 from harness.explorer.actors import Step
-from harness.explorer.model import Finding
-from harness.explorer.views import describe_state
-from reference_queue.types import TaskView
+from harness.explorer.oracle import Finding
+from harness.explorer.queue_state import describe_state
 
 EVENT_SPACING_NS = 1_000_000  # 1 ms between consecutive events
 

@@ -1,8 +1,8 @@
 """The explorer's engine: named actors stepping one queue, judged by the model.
 
 :class:`World` performs one :class:`~harness.explorer.actors.Step` at a time against a
-:class:`~reference_queue.types.TaskQueue` (the same generators the API drives), feeds
-every answer to the :class:`~harness.explorer.model.Model`, records history events,
+:class:`~harness.contract.TaskQueue` (the same generators the API drives), feeds
+every answer to the :class:`~harness.explorer.oracle.Model`, records history events,
 then inspects every known task and asks the model to judge the queue's state. The
 Hypothesis machine (``machine.py``) chooses the steps; the hunt's replay and the
 generated regression tests feed a literal list of steps. Nothing here knows any bug.
@@ -13,14 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from harness.events import EventType, Op
-from harness.explorer.actors import ACTION_OPS, Action, Actor, InFlight, Role, Step
-from harness.explorer.inspection import fetch_views
-from harness.explorer.model import Finding, Model
-from harness.explorer.trace import HistoryLog, Stage, StepRecord, Trace
-from reference_queue.clock import ManualClock
-from reference_queue.types import (
+from harness.contract import (
     Claim,
+    ManualClock,
     Outcome,
     Steps,
     TaskId,
@@ -29,6 +24,11 @@ from reference_queue.types import (
     WorkerId,
     drive,
 )
+from harness.events import EventType, Op
+from harness.explorer.actors import ACTION_OPS, Action, Actor, InFlight, Role, Step
+from harness.explorer.inspection import fetch_views
+from harness.explorer.oracle import Finding, Model
+from harness.explorer.trace import HistoryLog, Stage, StepRecord, Trace
 
 CLOCK = "clock"
 PRODUCER = "P"

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from harness.checks.model import CheckReport, CheckResult, Verdict
+from harness.checks.verdicts import CheckReport, CheckResult, Verdict
 from harness.report.ledger import anchor
 
 SUITE = "qharness"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from harness.checks.views import to_int
+from harness.checks.ops import to_int
 
 MAX_ROWS = 40
 JANITOR = "Janitor"

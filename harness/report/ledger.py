@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from harness.checks.model import CheckReport, Kind, Verdict
+from harness.checks.verdicts import CheckReport, Kind, Verdict
 
 Metrics = dict[str, int | float]
 

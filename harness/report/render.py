@@ -13,7 +13,7 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
-from harness.checks.model import CheckReport, CheckResult, Violation
+from harness.checks.verdicts import CheckReport, CheckResult, Violation
 from harness.report.interleaving import Interleaving
 from harness.report.ledger import LedgerRow
 from harness.report.summary import Row

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.checks.model import CheckReport, Verdict
+from harness.checks.verdicts import CheckReport, Verdict
 from harness.report.plots import fault_windows, timeline
 
 Row = tuple[str, str]

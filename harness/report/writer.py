@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import pandas as pd
 
-from harness.checks.model import CheckReport
+from harness.checks.verdicts import CheckReport
 from harness.report import timeline
 from harness.report.interleaving import interleaving
 from harness.report.ledger import LedgerRow, anchor, claims_ledger

@@ -11,11 +11,10 @@ from __future__ import annotations
 import pytest
 import redis
 
+from harness.contract import ManualClock, TaskId, TaskQueue, TaskStatus, WorkerId, drive
 from harness.explorer.inspection import fetch_views
-from reference_queue.clock import ManualClock
 from reference_queue.factory import make_queue
 from reference_queue.naive import NaiveQueue
-from reference_queue.types import TaskId, TaskQueue, TaskStatus, WorkerId, drive
 
 IDS = [f"t{i}" for i in range(6)]
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import redis
 from hypothesis import settings
 
-from harness.checks.model import Kind
+from harness.checks.verdicts import Kind
 from harness.explorer.actors import Action, Step
 from harness.explorer.machine import queue_factory
-from harness.explorer.model import Target
+from harness.explorer.oracle import Target
 from harness.explorer.search import SearchResult, replay, search
 from harness.explorer.story import regression_test
 from harness.explorer.trace import Stage

@@ -9,9 +9,9 @@ from __future__ import annotations
 import redis
 from hypothesis import settings
 
-from harness.checks.model import Kind
+from harness.checks.verdicts import Kind
 from harness.explorer.machine import queue_factory
-from harness.explorer.model import Target
+from harness.explorer.oracle import Target
 from harness.explorer.search import judge_history, replay, search
 
 SAFE = queue_factory("safe")

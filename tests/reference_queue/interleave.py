@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from reference_queue.types import Steps
+from harness.contract import Steps
 
 
 @dataclass

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import redis
 
+from harness.contract import TaskId, TaskStatus, WorkerId, drive
 from reference_queue import make_queue
 from reference_queue.errors import FaultAbort, FaultSpecError
 from reference_queue.faults import FaultAction, Faults
-from reference_queue.types import TaskId, TaskStatus, WorkerId, drive
 
 
 def test_spec_round_trip() -> None:

@@ -1,5 +1,6 @@
 """The janitor as its own process (``python -m reference_queue.janitor``) and as a thread
-in the API: it re-queues expired tasks, records its rescues, runs several at once
+in the API: it re-queues expired tasks, reports its rescues (recorded by the harness's
+``python -m harness.rescues``), runs several at once
 (safely on safe; pushing twice on naive — the note's F7), and stops on SIGTERM."""
 
 from __future__ import annotations
@@ -16,16 +17,21 @@ import httpx
 import pytest
 import redis
 
+from harness.contract import TaskId, TaskView, WorkerId, drive
 from harness.servers import Deployment
 from reference_queue import make_queue
 from reference_queue.settings import ServeSettings
-from reference_queue.types import TaskId, TaskView, WorkerId, drive
 
 
-def janitor(redis_url: str, impl: str, *extra: str, number: int = 1) -> subprocess.Popen[str]:
-    argv = [sys.executable, "-m", "reference_queue.janitor", "--redis-url", redis_url,
+def janitor(
+    redis_url: str, impl: str, *extra: str, number: int = 1, module: str = "reference_queue.janitor"
+) -> subprocess.Popen[str]:
+    argv = [sys.executable, "-m", module, "--redis-url", redis_url,
             "--impl", impl, "--number", str(number), *extra]  # fmt: skip
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+RECORDING = "harness.rescues"  # the reference janitor, its reported rescues recorded
 
 
 @pytest.fixture
@@ -89,7 +95,7 @@ def test_janitor_requeues_an_expired_task_records_it_and_stops_on_sigterm(
     task_id = claimed_task(redis_client, impl, lease=0.5)
     history = tmp_path / "history"
     procs.append(janitor(redis_url, impl, "--interval", "0.1", "--lease-timeout", "0.5",
-                         "--history-dir", str(history)))  # fmt: skip
+                         "--history-dir", str(history), module=RECORDING))  # fmt: skip
     assert wait_until(lambda: view(redis_client, impl, task_id).status == "pending")
     code, err = stop(procs[0])
     assert (code, err) == (0, "")
@@ -108,7 +114,8 @@ def test_three_safe_janitors_rescue_a_task_exactly_once(
     history = tmp_path / "history"
     for n in (1, 2, 3):
         procs.append(janitor(redis_url, "safe", "--interval", "0.05", "--lease-timeout", "0.5",
-                             "--history-dir", str(history), number=n))  # fmt: skip
+                             "--history-dir", str(history), number=n,
+                             module=RECORDING))  # fmt: skip
     assert wait_until(lambda: view(redis_client, "safe", task_id).status == "pending")
     time.sleep(0.5)  # let every janitor sweep again: none may push a second copy
     assert [stop(p)[0] for p in procs] == [0, 0, 0]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import redis
 
+from harness.contract import ManualClock, Outcome, TaskId, TaskStatus, WorkerId, drive
 from reference_queue import make_queue
-from reference_queue.clock import ManualClock
-from reference_queue.types import Outcome, TaskId, TaskStatus, WorkerId, drive
 
 W = WorkerId("w")
 

@@ -14,9 +14,8 @@ from collections.abc import Callable
 import pytest
 import redis
 
+from harness.contract import ManualClock, Outcome, TaskId, TaskQueue, TaskStatus, WorkerId, drive
 from reference_queue import make_queue
-from reference_queue.clock import ManualClock
-from reference_queue.types import Outcome, TaskId, TaskQueue, TaskStatus, WorkerId, drive
 from tests.reference_queue.interleave import start
 
 LEASE = 30.0

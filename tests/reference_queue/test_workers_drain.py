@@ -17,11 +17,11 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from harness.contract import drive
 from harness.servers import Deployment
 from reference_queue import make_queue
 from reference_queue.keys import Keys
 from reference_queue.settings import ServeSettings
-from reference_queue.types import drive
 
 WORKERS = 100
 TASKS = 1000 if os.environ.get("QHARNESS_FULL_DRAIN") == "1" else 300

@@ -1,16 +1,16 @@
 """Wires the scenarios into Locust: options, and each process's role in the run.
 
-Imported (for these registrations) by every user file through ``_actors``:
+Imported (for these registrations) by every user file through ``actors``:
 
-- ``init_command_line_parser``: the options of ``_options``;
-- ``init``: on the local runner or the master a ``_coordinator.Coordinator`` (run
+- ``init_command_line_parser``: the options of ``options``;
+- ``init``: on the local runner or the master a ``coordinator.Coordinator`` (run
   folder, budget, drain, stop, conclusion — once per run); on each Locust worker a
-  ``_follower.Follower`` (records, ships its shard to the master, draws task ids).
+  ``follower.Follower`` (records, ships its shard to the master, draws task ids).
   Also applies ``--mix`` (user class weights) where users are dispatched from.
 
 Scale out (DESIGN.md section 9): ``--processes N`` and ``--master``/``--worker`` use the
 same path: workers send their shards' lines to the master over Locust's messaging
-(``_shipping`` explains why none is lost or doubled), so the master's run folder holds
+(``shipping`` explains why none is lost or doubled), so the master's run folder holds
 the whole history and the analysis runs once, there.
 """
 
@@ -25,10 +25,10 @@ from locust.env import Environment
 from locust.runners import LocalRunner, MasterRunner, Runner, WorkerRunner
 
 from harness.errors import ConfigError
-from scenarios._context import listen, scenario_settings
-from scenarios._coordinator import Coordinator
-from scenarios._follower import Follower
-from scenarios._options import add_options
+from harness.locust.context import listen, scenario_settings
+from harness.locust.coordinator import Coordinator
+from harness.locust.follower import Follower
+from harness.locust.options import add_options
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 At ``test_start`` it makes the run folder and the budget ledger; its conductor
 greenlet watches ``GET /stats`` and stops the run once the budget is submitted and
 the deployment has drained (or ``--drain-timeout`` passed). At ``test_stop`` (or
-``quitting``, for Ctrl-C) it gathers every Locust worker's shard (``_shipping``), then
+``quitting``, for Ctrl-C) it gathers every Locust worker's shard (``shipping``), then
 concludes: run.json, audit, analyze, the verdict line and
 ``environment.process_exit_code``. That happens once per run, here only.
 """
@@ -25,11 +25,10 @@ from locust.env import Environment
 from locust.runners import MasterRunner, Runner
 
 from harness.errors import ConfigError
-from harness.recorder import Recorder, shard_name
-from scenarios import _finish
-from scenarios._budget import BudgetLedger, local_pool
-from scenarios._client import History, NullHistory
-from scenarios._context import (
+from harness.locust import finish
+from harness.locust.budget import BudgetLedger, local_pool
+from harness.locust.client import History, NullHistory
+from harness.locust.context import (
     MSG_DONE,
     MSG_FLUSH,
     MSG_GRANT,
@@ -42,9 +41,10 @@ from scenarios._context import (
     scenario_settings,
     set_context,
 )
-from scenarios._drain import Decision, DrainTracker
-from scenarios._options import ScenarioSettings
-from scenarios._shipping import Batch, ShardAssembler
+from harness.locust.drain import Decision, DrainTracker
+from harness.locust.options import ScenarioSettings
+from harness.locust.shipping import Batch, ShardAssembler
+from harness.recorder import Recorder, shard_name
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class Coordinator:
         except ConfigError as exc:
             self.abort(f"error: {exc}")
             return
-        run_dir = _finish.unused_run_dir(settings.run_dir or _finish.default_run_dir())
+        run_dir = finish.unused_run_dir(settings.run_dir or finish.default_run_dir())
         history_dir = run_dir / "history"
         history_dir.mkdir(parents=True, exist_ok=True)
         ledger = BudgetLedger(settings.task_budget, run_tag())
@@ -123,13 +123,13 @@ class Coordinator:
             set_context(environment, ProcessContext(settings=settings, history=history, ids=ids))
         self.run = run
         self.note_leftovers(run)
-        _finish.write_run_json(run_dir, run.meta)
+        finish.write_run_json(run_dir, run.meta)
         logger.info("qharness run folder: %s (budget %d tasks)", run_dir, settings.task_budget)
         self.conductor = gevent.spawn(self.conduct, run)
 
     def note_leftovers(self, run: RunState) -> None:
         """Tasks already waiting in the deployment are not this run's: say so up front."""
-        counts = _finish.read_counts(self.environment.host or "", run.settings.api_key)
+        counts = finish.read_counts(self.environment.host or "", run.settings.api_key)
         run.meta["initial_stats"] = None if counts is None else dataclasses.asdict(counts)
         if counts is None:
             logger.warning("qharness: GET %s/stats failed; is --host right?", self.environment.host)
@@ -148,7 +148,7 @@ class Coordinator:
             "host": self.environment.host,
             "profile": settings.profile,
             "lease_timeout": settings.lease_timeout,
-            "started_at": _finish.utc_now(),
+            "started_at": finish.utc_now(),
             "drained": None,
             "task_budget": settings.task_budget,
             "recorded": settings.record,
@@ -177,7 +177,7 @@ class Coordinator:
         host = self.environment.host or ""
         while True:
             gevent.sleep(POLL_SECONDS)
-            counts = _finish.read_counts(host, run.settings.api_key) if run.ledger.spent else None
+            counts = finish.read_counts(host, run.settings.api_key) if run.ledger.spent else None
             decision = tracker.observe(
                 time.monotonic(), budget_spent=run.ledger.spent, counts=counts
             )
@@ -281,20 +281,20 @@ class Coordinator:
     def conclude(self, run: RunState) -> None:
         settings = run.settings
         host = self.environment.host or ""
-        counts = _finish.read_counts(host, settings.api_key)
+        counts = finish.read_counts(host, settings.api_key)
         run.meta.update(
-            stopped_at=_finish.utc_now(),
+            stopped_at=finish.utc_now(),
             stop_reason=run.stop_reason,
             drained=bool(counts and counts.idle),
             final_stats=None if counts is None else dataclasses.asdict(counts),
             submitted=run.ledger.settled,
         )
-        _finish.write_run_json(run.run_dir, run.meta)
+        finish.write_run_json(run.run_dir, run.meta)
         if not (settings.record and settings.analyze):
             logger.info("qharness: run folder %s (not analyzed)", run.run_dir)
             return
-        audit_error = _finish.audit(host, run.run_dir, settings.api_key)
-        conclusion = _finish.analyze(run.run_dir, settings.lease_timeout)
+        audit_error = finish.audit(host, run.run_dir, settings.api_key)
+        conclusion = finish.analyze(run.run_dir, settings.lease_timeout)
         if counts is None and run.meta.get("initial_stats") is None:
             # Not one GET /stats answered: an empty history "passes", which proves nothing.
             note = f"the deployment at {host or '(no --host)'} never answered GET /stats"
@@ -305,7 +305,7 @@ class Coordinator:
             exit_code=conclusion.exit_code,
             audit_error=audit_error,
         )
-        _finish.write_run_json(run.run_dir, run.meta)
+        finish.write_run_json(run.run_dir, run.meta)
         # The run's answer for the engineer at the terminal: this is the front door's CLI.
         print(conclusion.line(run.run_dir), file=sys.stderr, flush=True)  # noqa: T201
         self.environment.process_exit_code = conclusion.exit_code

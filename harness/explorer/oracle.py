@@ -25,8 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from harness.checks.model import Kind
-from reference_queue.types import Claim, Outcome, TaskId, TaskStatus, TaskView
+from harness.checks.verdicts import Kind
+from harness.contract import Claim, Outcome, TaskId, TaskStatus, TaskView
 
 
 class Phase(StrEnum):

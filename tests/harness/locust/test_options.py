@@ -13,17 +13,17 @@ import httpx
 import pytest
 
 from harness.errors import ConfigError
-from harness.redis_server import free_port
-from harness.settings import EnvSettings, child_env
-from scenarios._options import (
+from harness.locust.options import (
     DEFAULT_MIX,
     Distribution,
     DistributionKind,
     parse_mix,
     settings_from,
 )
+from harness.redis_server import free_port
+from harness.settings import EnvSettings, child_env
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 LOCUST = str(Path(sys.executable).with_name("locust"))
 
 

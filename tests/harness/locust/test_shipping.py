@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scenarios._shipping import Batch, ShardAssembler, ShardTail
+from harness.locust.shipping import Batch, ShardAssembler, ShardTail
 
 
 def test_tail_ships_only_complete_lines(tmp_path: Path) -> None:

@@ -1,8 +1,8 @@
 """What the users of one Locust process share during a test, and the messages' names.
 
-The run's lifecycle (``_coordinator`` on the master or local runner, ``_follower`` on a
+The run's lifecycle (``coordinator`` on the master or local runner, ``follower`` on a
 Locust worker) puts a :class:`ProcessContext` here at ``test_start``; the users
-(``_actors``) find it through their environment.
+(``actors``) find it through their environment.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import Any
 
 from locust.env import Environment
 
+from harness.locust.budget import IdPool
+from harness.locust.client import History
+from harness.locust.options import ScenarioSettings, settings_from
 from harness.settings import from_env
-from scenarios._budget import IdPool
-from scenarios._client import History
-from scenarios._options import ScenarioSettings, settings_from
 
 # Custom Locust messages (``register_message``) between the master and its workers.
 MSG_GRANT_REQUEST = "qharness:grant_request"  # worker -> master: {"want": n} task ids

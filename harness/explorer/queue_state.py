@@ -1,6 +1,6 @@
 """The queue's state in one short line, for the race report's "Queue state" column.
 
-Built from :class:`~reference_queue.types.TaskView` values (where each task really is),
+Built from :class:`~harness.contract.TaskView` values (where each task really is),
 so it reads the same for every queue implementation. Pure: no redis.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from reference_queue.types import TaskStatus, TaskView
+from harness.contract import TaskStatus, TaskView
 
 
 def describe_state(views: Mapping[str, TaskView | None]) -> str:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness.checks.model import Kind
+from harness.checks.verdicts import Kind
+from harness.contract import Claim, Outcome, TaskId, TaskStatus, TaskView
 from harness.explorer.actors import Action, Step
-from harness.explorer.model import Finding, Model, Phase, Target
-from reference_queue.types import Claim, Outcome, TaskId, TaskStatus, TaskView
+from harness.explorer.oracle import Finding, Model, Phase, Target
 
 LEASE = 30.0
 
@@ -171,7 +171,7 @@ def test_a_malformed_step_is_rejected() -> None:
 
 def test_profiles_are_registered_and_ci_selects_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     from harness.errors import ConfigError
-    from harness.explorer.profiles import default_profile_name, profile
+    from harness.explorer.hypothesis_profiles import default_profile_name, profile
 
     assert profile("ci").derandomize is True
     assert profile("thorough").max_examples > profile("dev").max_examples

@@ -24,10 +24,10 @@ from locust.exception import StopUser
 from locust.user.wait_time import constant_throughput
 
 from harness.events import EventType, Op
+from harness.locust import lifecycle  # noqa: F401  (registers the options and run roles with Locust)
+from harness.locust.client import Lease, QueueClient
+from harness.locust.context import ProcessContext, context_for
 from harness.recorder import process_name
-from scenarios import _run  # noqa: F401  (registers the options and run roles with Locust)
-from scenarios._client import Lease, QueueClient
-from scenarios._context import ProcessContext, context_for
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class QueueUser(FastHttpUser):
     def on_start(self) -> None:
         ctx = context_for(self.environment)
         if ctx is None:
-            raise StopUser  # the run could not start (bad settings); _run has said why
+            raise StopUser  # the run could not start (bad settings); lifecycle has said why
         self.ctx: ProcessContext = ctx
         self.settings = ctx.settings
         self.number = ctx.next_number(self.actor)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gevent
 
-from scenarios._budget import GRANT_BLOCK, BudgetLedger, Grant, IdPool, local_pool
+from harness.locust.budget import GRANT_BLOCK, BudgetLedger, Grant, IdPool, local_pool
 
 
 def test_ledger_grants_exactly_the_budget_in_disjoint_blocks() -> None:

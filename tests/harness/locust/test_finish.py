@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from scenarios._finish import Conclusion, default_run_dir, unused_run_dir, write_run_json
+from harness.locust.finish import Conclusion, default_run_dir, unused_run_dir, write_run_json
 
 
 def test_default_run_dirs_are_timestamped_and_never_reused(tmp_path: Path) -> None:

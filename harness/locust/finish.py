@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scenarios._drain import QueueCounts
+from harness.locust.drain import QueueCounts
 
 logger = logging.getLogger(__name__)
 

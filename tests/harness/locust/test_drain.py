@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scenarios._drain import Decision, DrainTracker, QueueCounts
+from harness.locust.drain import Decision, DrainTracker, QueueCounts
 
 IDLE = QueueCounts(pending=0, processing=0, completed=5)
 BUSY = QueueCounts(pending=0, processing=1)

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from harness.locust.client import Lease, NullHistory, QueueClient
 from harness.recorder import Recorder
-from scenarios._client import Lease, NullHistory, QueueClient
 
 
 class Answered:

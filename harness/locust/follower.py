@@ -1,8 +1,8 @@
 """A Locust worker's part of a run: record locally, ship to the master, draw ids.
 
 The worker records into a spool shard exactly as a single process would, ships its
-complete lines to the master every ``POLL_SECONDS`` (``_shipping``), draws task ids
-from the master's ledger (``_budget``), and at its ``test_stop`` — or when the master
+complete lines to the master every ``POLL_SECONDS`` (``shipping``), draws task ids
+from the master's ledger (``budget``), and at its ``test_stop`` — or when the master
 asks with ``qharness:flush`` — sends the rest and ``done`` with its final sizes.
 """
 
@@ -20,10 +20,9 @@ from locust.env import Environment
 from locust.runners import WorkerRunner
 
 from harness.errors import ConfigError
-from harness.recorder import Recorder, shard_name
-from scenarios._budget import Grant, IdPool
-from scenarios._client import History, NullHistory
-from scenarios._context import (
+from harness.locust.budget import Grant, IdPool
+from harness.locust.client import History, NullHistory
+from harness.locust.context import (
     MSG_DONE,
     MSG_FLUSH,
     MSG_GRANT,
@@ -36,7 +35,8 @@ from scenarios._context import (
     scenario_settings,
     set_context,
 )
-from scenarios._shipping import ShardTail
+from harness.locust.shipping import ShardTail
+from harness.recorder import Recorder, shard_name
 
 logger = logging.getLogger(__name__)
 
