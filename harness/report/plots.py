@@ -1,7 +1,9 @@
 """The report's PNG plots (matplotlib, Agg): throughput, latency, backlog, faults.
 
 Everything is binned with numpy first, so a 10-million-event run plots in about the
-time of a small one. Latency quantiles use at most ``SAMPLE`` ops (seeded sample).
+time of a small one. latency.png shows every op's latency as a point coloured by its
+outcome (ok / fail / info) beside the per-operation p50 and p99 lines; both use at
+most ``SAMPLE`` ops (a seeded sample).
 """
 
 from __future__ import annotations
@@ -180,18 +182,23 @@ def _latency_plot(
         for name, colour in OUTCOME_COLOURS.items():
             chosen = outcome == name
             if chosen.any():
-                points.scatter(line.seconds[rows][chosen], ms[chosen], s=4, alpha=0.5,
-                               color=colour, label=f"{name} ({int(chosen.sum()):,})",
+                rare = name != "ok"  # failures and unknowns drawn larger, on top
+                points.scatter(line.seconds[rows][chosen], ms[chosen], s=12 if rare else 3,
+                               alpha=0.85 if rare else 0.4, color=colour, zorder=3 if rare else 2,
+                               label=f"{name} ({int(chosen.sum()):,})",
                                rasterized=True, linewidths=0)  # fmt: skip
-        for label, values in _latency_series(frame, line, rows).items():
-            lines.plot(line.x, values, label=label, linewidth=1.2)
+        for n, (label, values) in enumerate(_latency_series(frame, line, rows).items()):
+            lines.plot(line.x, values, label=label, linewidth=1.2, color=f"C{n // 2}",
+                       linestyle="-" if label.endswith("p50") else "--")  # fmt: skip
         for ax, title in ((points, "Every operation's latency, by outcome"),
                           (lines, "Latency quantiles per operation")):  # fmt: skip
             _shade(ax, windows)
             ax.set_title(title)
             ax.set_xlabel("seconds since the first event")
-            if ax.has_data():
-                ax.legend(loc="upper right", fontsize="small", markerscale=3)
+        if points.has_data():
+            points.legend(loc="upper right", fontsize="small", markerscale=2)
+        if lines.has_data():
+            lines.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
         points.set_ylabel("ms")
         if len(ms) and (ms > 0).all():
             points.set_yscale("log")

@@ -12,6 +12,7 @@ import pytest
 from harness.checks import Verdict, check_history
 from harness.history import frame_from_events
 from harness.report import Judgement, claims_ledger, interleaving_table, write_report
+from harness.report.plots import plot_all
 from harness.report.timeline import svg_is_self_contained
 from harness.settings import from_env
 from tests.harness.histories import History
@@ -310,3 +311,21 @@ def test_the_summary_and_a_naive_timeline_render_in_headless_chromium(tmp_path: 
                 "nemesis windows"):  # fmt: skip
         assert f'<th scope="row">{row}</th>' in first_table
     assert dom.count("<svg") == 3
+
+
+def _orange_pixels(png: Path) -> int:
+    import matplotlib.image
+
+    rgb = matplotlib.image.imread(str(png))[..., :3]
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    return int(((r > 0.9) & (g > 0.4) & (g < 0.65) & (b < 0.25)).sum())
+
+
+@pytest.mark.parametrize(("result", "orange"), [("ok", False), ("fail", True)])
+def test_latency_points_are_coloured_by_outcome(tmp_path: Path, result: str, orange: bool) -> None:
+    """Rejected ops are orange points beside the quantile lines; accepted ones are not."""
+    h = History()
+    for n in range(30):
+        h.submit(f"t{n}", result=result)
+    (latency,) = [p for p in plot_all(h.frame(), tmp_path) if p.name == "latency.png"]
+    assert (_orange_pixels(latency) > 50) is orange
