@@ -83,7 +83,7 @@ def write_ci_outputs(args: argparse.Namespace, report: CheckReport) -> None:
     """``--junit`` and ``--summary-md``, when asked for."""
     if args.junit is None and args.summary_md is None:
         return
-    run_info, name = read_run_info(args.run_dir), args.run_dir.name
+    run_info, name = read_run_info(args.run_dir), args.run_dir.resolve().name
     if args.junit is not None:
         _write(args.junit, junit_xml(report, run_info=run_info, name=name))
     if args.summary_md is not None:
