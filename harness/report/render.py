@@ -29,8 +29,8 @@ class Example:
     violation: Violation
     alias: str
     table: Interleaving
-    png: str  # the timeline picture's file name (report.md shows it)
-    svg: str  # the same picture as inline SVG (index.html embeds it)
+    png: str  # the timeline picture's file name (report.md shows it); "" when none
+    svg: str  # the same picture as inline SVG (index.html embeds it); "" when none
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,7 +91,8 @@ def _md_violations(page: Page) -> list[str]:
         out += [f"### {result.kind}: {result.count} tasks", ""]
         for ex in shown:
             out += [f'<a id="{ex.anchor}"></a>', f"#### {_heading(ex)}", ""]
-            out += [ex.violation.explanation, "", f"![timeline of {ex.alias}]({ex.png})", ""]
+            out += [ex.violation.explanation, ""]
+            out += [f"![timeline of {ex.alias}]({ex.png})", ""] if ex.png else []
             out += [ex.table.markdown(), ""]
         if len(result.violations) > len(shown):
             out += [MORE.format(rest=len(result.violations) - len(shown)), ""]
@@ -182,7 +183,8 @@ def _html_violations(page: Page) -> list[str]:
         for ex in shown:
             parts += [f'<h4 id="{e(ex.anchor)}">{e(_heading(ex))}</h4>']
             parts += [f"<p>{e(ex.violation.explanation)}</p>"]
-            parts += [f'<div class="timeline">{ex.svg}</div>', ex.table.html()]
+            parts += [f'<div class="timeline">{ex.svg}</div>'] if ex.svg else []
+            parts.append(ex.table.html())
         if len(result.violations) > len(shown):
             parts.append(f"<p>{e(MORE.format(rest=len(result.violations) - len(shown)))}</p>")
     if page.aliases:

@@ -125,8 +125,10 @@ def _examples(
         for n, v in enumerate(result.violations[:top], start=1):
             name, alias = anchor(kind, n), aliases[v.task_id]
             pic = timeline.picture(frame, v.task_id, v.events, alias=alias, lease_timeout=lease)
-            png = f"timeline-{name}.png"
-            svg = timeline.save(pic, run_dir / png)
+            png, svg = "", ""  # no events of the task (e.g. an audit finding): no picture
+            if pic.lanes:
+                png = f"timeline-{name}.png"
+                svg = timeline.save(pic, run_dir / png)
             table = interleaving(frame, v.task_id, v.events, alias=alias)
             out[kind].append(
                 Example(anchor=name, violation=v, alias=alias, table=table, png=png, svg=svg)

@@ -89,12 +89,14 @@ def _pasted_test(report_md: str) -> str:
     return str(blocks[0])
 
 
+@pytest.mark.timeout(400)
 def test_qharness_is_imported_from_the_projects_own_venv(project: Project) -> None:
     out = project.run("-c", "import harness.testing, reference_queue; print(harness.__file__)")
     assert out.returncode == 0, out.stderr
     assert Path(out.stdout.strip()).is_relative_to(project.python.parents[1])
 
 
+@pytest.mark.timeout(400)  # a venv, a hunt and three pytest runs: ~30 s on a quiet machine
 def test_a_hunted_regression_test_fails_on_the_race_and_passes_once_fixed(
     project: Project,
 ) -> None:

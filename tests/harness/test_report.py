@@ -9,13 +9,14 @@ from pathlib import Path
 import orjson
 import pytest
 
-from harness.checks import Verdict, check_history
+from harness.checks import Verdict, check_history, load_audit
 from harness.history import frame_from_events
 from harness.report import Judgement, claims_ledger, interleaving_table, write_report
 from harness.report.plots import plot_all
 from harness.report.timeline import svg_is_self_contained
 from harness.settings import from_env
 from tests.harness.histories import History
+from tests.harness.test_analyze_cli import clean_history
 from tests.harness.test_checks_completion import f4_f5_slow_worker_rescued
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -329,3 +330,30 @@ def test_latency_points_are_coloured_by_outcome(tmp_path: Path, result: str, ora
         h.submit(f"t{n}", result=result)
     (latency,) = [p for p in plot_all(h.frame(), tmp_path) if p.name == "latency.png"]
     assert (_orange_pixels(latency) > 50) is orange
+
+
+def test_a_finding_without_events_has_no_timeline(tmp_path: Path) -> None:
+    """An audit entry for a task the history never mentions: nothing to draw."""
+    (tmp_path / "audit.json").write_bytes(
+        orjson.dumps(
+            {
+                "tasks": {
+                    "t0": {"status": "completed", "attempts": 1},
+                    "t1": {"status": "completed", "attempts": 1},
+                    "ghost": {"status": "completed", "attempts": 1},
+                },
+                "stats": {},
+            }
+        )
+    )
+    frame = clean_history().frame()
+    audit = load_audit(tmp_path / "audit.json")
+    report = check_history(frame, audit=audit, lease_timeout=60, drained=True)
+    assert [(v.kind, v.task_id, v.events) for v in report.violations] == [
+        ("audit_mismatch", "ghost", [])
+    ]
+    write_report(tmp_path, frame, report, run_info={})
+    assert '<h4 id="audit_mismatch-1">' in (tmp_path / "index.html").read_text()
+    assert "<svg" not in (tmp_path / "index.html").read_text()
+    assert "![timeline" not in (tmp_path / "report.md").read_text()
+    assert not list(tmp_path.glob("timeline-*.png"))
