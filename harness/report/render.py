@@ -119,6 +119,7 @@ table.summary { font-size: 1em; min-width: 40em; }
 table.summary th { background: #f3f3f3; width: 11em; font-weight: 600; }
 table.summary td.verdict-fail, table.summary td.verdict-pass,
 table.summary td.verdict-unknown { font-weight: 700; }
+table.interleaving td:first-child { white-space: nowrap; }
 .timeline svg { max-width: 100%; height: auto; display: block; margin: 0.5em 0; }
 """
 

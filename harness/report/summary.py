@@ -74,7 +74,7 @@ def lease_origin(frame: pd.DataFrame, run_info: dict[str, Any], given: float | N
     claims = frame["f"].astype(str).to_numpy() == "claim"
     with_deadline = int(np.count_nonzero(claims & frame["expires_at"].notna().to_numpy()))
     fallback = (
-        f"--lease-timeout {given:g} s"
+        f"{given:g} s given to the analyzer (--lease-timeout)"
         if given is not None
         else f"run.json lease_timeout {run_info['lease_timeout']:g} s"
         if isinstance(run_info.get("lease_timeout"), int | float)
@@ -90,13 +90,13 @@ def lease_origin(frame: pd.DataFrame, run_info: dict[str, Any], given: float | N
 
 def _nemesis(frame: pd.DataFrame, run_info: dict[str, Any]) -> str:
     windows = fault_windows(frame, timeline(frame))
-    configured = [str(f) for f in run_info.get("nemesis") or []]
-    if run_info.get("faults"):
-        configured.append(f"fault points {run_info['faults']}")
+    configured = ", ".join(str(f) for f in run_info.get("nemesis") or [])
+    points = str(run_info.get("faults") or "").replace(",", ", ")
+    also = f"; fault points: {points}" if points else ""
     if not windows:
-        return "none" + (f" (configured: {', '.join(configured)})" if configured else "")
+        return ("none" + (f" (configured: {configured})" if configured else "")) + also
     shown = ", ".join(
         f"{fault} {seconds(start)} to {seconds(stop)}" for start, stop, fault in windows[:6]
     )
     more = f", …{len(windows) - 6} more" if len(windows) > 6 else ""
-    return f"{len(windows)}: {shown}{more}"
+    return f"{len(windows)}: {shown}{more}{also}"
