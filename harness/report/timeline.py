@@ -142,7 +142,8 @@ def draw(pic: Picture) -> Any:
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     fig.legend(handles=_key(), loc="lower center", ncol=5, fontsize=7, frameon=False)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    # Fixed margins in inches (tight_layout would cost as much as drawing the picture).
+    fig.subplots_adjust(left=1.2 / 9, right=0.98, top=1 - 0.35 / height, bottom=0.85 / height)
     return fig
 
 
