@@ -2,12 +2,12 @@
 into a project that has nothing but qharness installed, fails while the race is there
 and passes once the queue is fixed.
 
-The throwaway project gets its own venv with qharness installed from a copy of this
-source tree (`pip install --no-deps`; its build backend, setuptools, comes from the registry
-or pip's cache); the venv reaches
-qharness's dependencies through one `.pth` line naming this interpreter's site-packages,
-which is much faster than a full install and still imports qharness only from the new
-venv (asserted below).
+The throwaway project gets its own venv (no pip of its own) into which this
+interpreter's pip installs qharness from a copy of this source tree
+(`pip --python VENV install --no-deps`; the build backend, setuptools, comes from the
+registry or pip's cache). The venv reaches qharness's dependencies through one `.pth`
+line naming this interpreter's site-packages: much faster than a full install, and
+qharness itself is still imported only from the new venv (asserted below).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class Project:
             cwd=self.root,
             capture_output=True,
             text=True,
-            timeout=150,
+            timeout=300,
             check=False,
         )
 
@@ -67,13 +67,16 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
         else:
             shutil.copy2(ROOT / name, source / name)
     venv = base / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    # No pip of its own (ensurepip is the slow part of a venv): this pip installs into it.
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300
+    )
     deps = [p for p in site.getsitepackages() if Path(p).is_dir()]
     (_venv_site_packages(venv) / "runner_deps.pth").write_text("\n".join(deps) + "\n")
     python = venv / "bin" / "python"
-    install = [str(python), "-m", "pip", "install", "-q", "--no-deps"]
+    install = [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps"]
     done = subprocess.run(
-        [*install, str(source)], capture_output=True, text=True, timeout=150, check=False
+        [*install, str(source)], capture_output=True, text=True, timeout=300, check=False
     )
     assert done.returncode == 0, done.stderr
     root = base / "their-project"
