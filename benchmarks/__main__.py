@@ -112,29 +112,50 @@ def rows_recording(d: dict[str, Any]) -> list[Row]:
                 ratio=_r(d["ratio"], 3), target="≥ 0.95", met=d["ratio"] >= 0.95)]  # fmt: skip
 
 
-def rows_analyzer(d: dict[str, Any]) -> list[Row]:
-    n = d["events"]
-    ref = d.get("reference", {})
-    ana = d["analyzer"]
-    cpu_ratio = (ref["reference_cpu_s"] / ana["end_to_end_cpu_s"]) if ref else None
+def _vs_readers(d: dict[str, Any]) -> list[Row]:
+    """The analyzer against the fastest NDJSON reader measured in the same run."""
+    if "fastest_reader" not in d:
+        return []
+    timed = [r for r in d["readers"] if r["available"]]
+    cheapest = min(timed, key=lambda r: r["cpu_seconds"])
+    wall = f"fastest reader, {d['fastest_reader']}: {d['fastest_reader_ev_s']:,.0f}/s"
+    cpu = f"cheapest reader, {cheapest['reader']}: {cheapest['cpu_seconds']:.1f} s CPU"
+    cpu_s = d["analyzer"]["end_to_end_cpu_s"]
+    ratio, cpu_ratio = d["vs_fastest_reader"], cheapest["cpu_seconds"] / cpu_s
     return [
-        Row(area="Analyzer", figure=f"end-to-end events/s ({n:,} events, JSONL shards)",
-            value=f"{d['end_to_end_ev_s']:,.0f}", baseline="target 1,000,000/s",
-            ratio=_r(d["end_to_end_ev_s"] / 1e6), target="≥ 1.0",
-            met=d["end_to_end_ev_s"] >= 1e6),
-        # CPU time: robust to other load on the machine (wall ratio shown beside it).
-        Row(area="Analyzer", figure="end-to-end vs pure-Python reference (CPU time)",
-            value=f"{ana['end_to_end_cpu_s']:.1f} s CPU ({ana['end_to_end_s']:.1f} s wall)",
-            baseline=f"reference {ref.get('reference_cpu_s', 0):.1f} s CPU "
-            f"({ref.get('reference_s', 0):.1f} s wall; wall ratio {d.get('vs_reference', 0):.1f})",
-            ratio=_r(cpu_ratio), target="≥ 5", met=None if cpu_ratio is None else cpu_ratio >= 5),
+        Row(area="Analyzer", figure=f"end-to-end events/s ({d['events']:,} events, JSONL shards)",
+            value=f"{d['end_to_end_ev_s']:,.0f}", baseline=wall, ratio=_r(ratio),
+            target="≥ 0.8", met=ratio >= 0.8),
+        Row(area="Analyzer", figure="end to end vs cheapest reader (CPU time)",
+            value=f"{cpu_s:.1f} s CPU", baseline=cpu, ratio=_r(cpu_ratio), target="≥ 0.8",
+            met=cpu_ratio >= 0.8),
+    ]  # fmt: skip
+
+
+def rows_analyzer(d: dict[str, Any]) -> list[Row]:
+    ref = d.get("reference") or {}
+    ana = d["analyzer"]
+    rows = _vs_readers(d)
+    if ref:
+        cpu_ratio = ref["reference_cpu_s"] / ana["end_to_end_cpu_s"]
+        rows.append(
+            Row(area="Analyzer", figure="end-to-end vs pure-Python reference (CPU time)",
+                value=f"{ana['end_to_end_cpu_s']:.1f} s CPU ({ana['end_to_end_s']:.1f} s wall)",
+                baseline=f"reference {ref['reference_cpu_s']:.1f} s CPU "
+                f"({ref['reference_s']:.1f} s wall; wall ratio {d['vs_reference']:.1f})",
+                ratio=_r(cpu_ratio), target="≥ 5", met=cpu_ratio >= 5)
+        )  # fmt: skip
+    rows.append(
         Row(area="Analyzer", figure="checks alone, events/s", value=f"{d['checks_ev_s']:,.0f}",
             baseline="target 5,000,000/s", ratio=_r(d["checks_ev_s"] / 5e6), target="≥ 1.0",
-            met=d["checks_ev_s"] >= 5e6),
+            met=d["checks_ev_s"] >= 5e6)
+    )  # fmt: skip
+    rows.append(
         Row(area="Analyzer", figure="peak memory", value=f"{d['peak_gb']:.2f} GB",
             baseline="limit 4 GB", ratio=_r(d["peak_gb"] / 4), target="≤ 1.0",
-            met=d["peak_gb"] <= 4),
-    ]  # fmt: skip
+            met=d["peak_gb"] <= 4)
+    )  # fmt: skip
+    return rows
 
 
 def rows_explorer(d: dict[str, Any]) -> list[Row]:

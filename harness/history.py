@@ -4,10 +4,8 @@ Owns reading, validating, merging and pairing events, and the frame's fixed colu
 and dtypes (:data:`DTYPES`). The frame is cached as Parquet in the run folder
 (:mod:`harness.history_cache`), so a second analysis skips parsing.
 
-Ingest is columnar: pyarrow's threaded JSON reader with an explicit schema parses a
-shard in one call; ``value`` (arbitrary JSON) is kept only where the analysis reads it
-(:data:`VALUE_OPS`: few lines, parsed again one by one). When the fast path rejects a
-shard, a slow line-by-line pass finds the exact file, line and problem for the error.
+Reading one shard, what input is accepted and what is rejected (with ``file:line``)
+is :mod:`harness.history_shard`'s; this module merges the shards' tables.
 
 Pairing (Jepsen): within one process, an ``invoke`` is completed by the next event of
 that process if that is ``ok``/``fail``/``info``. An invoke never completed counts as
@@ -24,25 +22,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.json as pajson
 
 from harness.errors import HistoryError, MalformedEventError
-from harness.events import FIELDS, EventType, Op
+from harness.events import FIELDS
 from harness.history_cache import (
     CACHE_NAME,
     cache_key,
     read_cache,
     write_cache_in_background,
 )
+from harness.history_shard import OPS, TYPES, check_event, read_shard, table_from_rows
 
 logger = logging.getLogger(__name__)
 
-TYPES = tuple(str(t) for t in EventType)
-OPS = tuple(str(f) for f in Op)
 OUTCOMES = ("ok", "fail", "info")
 
 # The frame's columns, in order, with their dtypes (the contract FIELDS, then ours).
@@ -69,17 +63,6 @@ DTYPES: dict[str, Any] = {
 }
 COLUMNS = tuple(DTYPES)
 assert set(FIELDS) <= set(COLUMNS), "every contract field is a frame column"
-
-_STRING_FIELDS = ("process", "type", "f", "task_id", "token", "worker_id", "error", "request_id")
-SCHEMA = pa.schema(
-    [(name, pa.string()) for name in _STRING_FIELDS[:3]]
-    + [("time_ns", pa.int64())]
-    + [(name, pa.string()) for name in _STRING_FIELDS[3:6]]
-    + [("expires_at", pa.float64()), ("status", pa.int64())]
-    + [(name, pa.string()) for name in _STRING_FIELDS[6:]]
-)
-# The ops whose `value` the analysis reads (retry, fault windows); other values are dropped.
-VALUE_OPS = ("fail", "nemesis", "crash", "rescue")
 
 
 def load_history(run_dir: Path, *, use_cache: bool = True) -> pd.DataFrame:
@@ -111,166 +94,8 @@ def shard_paths(run_dir: Path) -> list[Path]:
 
 def frame_from_events(events: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """The frame of an in-memory history (events in order, e.g. from the explorer)."""
-    rows = [_checked(event, "<memory>", n) for n, event in enumerate(events, start=1)]
-    return build_frame([_table_from_rows(rows, 0, list(range(1, len(rows) + 1)))], ["<memory>"])
-
-
-# --- reading one shard ------------------------------------------------------------------
-
-
-def read_shard(path: Path, number: int = 0) -> pa.Table:
-    """One shard as an Arrow table with ``shard`` (its number)/``line``/``value`` columns."""
-    data = path.read_bytes()
-    data = _drop_truncated_tail(path, data)
-    if not data.strip():
-        return _table_from_rows([], number, [])
-    if data.startswith(b"\n") or b"\n\n" in data or b"\r" in data:
-        return _read_slow(path, data, number)  # blank lines: row numbers are not line numbers
-    try:
-        table = pajson.read_json(
-            pa.BufferReader(data),
-            read_options=pajson.ReadOptions(use_threads=True, block_size=1 << 20),
-            parse_options=pajson.ParseOptions(
-                explicit_schema=SCHEMA, unexpected_field_behavior="ignore"
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        _read_slow(path, data, number)  # raises with the exact line when it can find one
-        raise HistoryError(f"{path}: unreadable: {exc}") from exc
-    _validate_table(path, table)
-    lines = np.arange(1, table.num_rows + 1, dtype=np.int64)
-    return _with_extras(table, number, lines, _values_column(data, table))
-
-
-def _drop_truncated_tail(path: Path, data: bytes) -> bytes:
-    """A shard whose writer was killed may end in a partial line: warn and drop it."""
-    if not data or data.endswith(b"\n"):
-        return data
-    cut = data.rfind(b"\n") + 1
-    try:
-        complete = isinstance(orjson.loads(data[cut:]), dict)
-    except orjson.JSONDecodeError:
-        complete = False
-    if complete:
-        return data + b"\n"
-    line = data.count(b"\n") + 1
-    logger.warning("%s:%d: truncated last line dropped (writer killed mid-write?)", path, line)
-    return data[:cut]
-
-
-def _values_column(data: bytes, table: pa.Table) -> pa.Array:
-    """The JSON text of ``value`` on the rows of :data:`VALUE_OPS` (line i is row i).
-
-    Only those few lines are parsed a second time; the high-volume ops' values (a
-    claim's attempt, a submit's ``created``) are not read by the analysis.
-    """
-    rows = np.flatnonzero(
-        pc.is_in(table.column("f"), value_set=pa.array(VALUE_OPS)).to_numpy(zero_copy_only=False)
-    )
-    if not len(rows) or data.find(b'"value"') < 0:
-        return pa.nulls(table.num_rows, pa.string())
-    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
-    starts = np.concatenate([[0], ends[:-1] + 1])
-    texts = [_value_text(orjson.loads(data[starts[r] : ends[r]])) for r in rows]
-    return _sparse_strings(table.num_rows, rows, texts)
-
-
-def _value_text(event: dict[str, Any]) -> str | None:
-    value = event.get("value")
-    return None if value is None else orjson.dumps(value).decode()
-
-
-def _sparse_strings(n: int, rows: np.ndarray, texts: list[str | None]) -> pa.Array:
-    """A string array of length ``n``: ``texts`` at ``rows``, null elsewhere."""
-    indices = np.full(n, -1, dtype=np.int32)
-    indices[rows] = np.arange(len(rows), dtype=np.int32)
-    mask = indices < 0
-    mask[rows] = [t is None for t in texts]
-    dictionary = pa.array(texts, type=pa.string())
-    encoded = pa.DictionaryArray.from_arrays(pa.array(indices, mask=mask), dictionary)
-    return encoded.cast(pa.string())
-
-
-def _validate_table(path: Path, table: pa.Table) -> None:
-    """Required fields present and ``type``/``f`` known; else the first bad line."""
-    for name in ("process", "type", "f", "time_ns"):
-        if table.column(name).null_count:
-            line = int(pc.index(pc.is_null(table.column(name)), True).as_py()) + 1
-            raise MalformedEventError(str(path), line, f"missing field {name!r}")
-    for name, allowed in (("type", TYPES), ("f", OPS)):
-        known = pc.is_in(table.column(name), value_set=pa.array(allowed))
-        if not pc.all(known).as_py():
-            row = int(pc.index(known, False).as_py())
-            bad = table.column(name)[row].as_py()
-            raise MalformedEventError(
-                str(path), row + 1, f"unknown {name} {bad!r} (expected one of {allowed})"
-            )
-
-
-def _read_slow(path: Path, data: bytes, number: int) -> pa.Table:
-    rows: list[dict[str, Any]] = []
-    lines: list[int] = []
-    for number, raw in enumerate(data.split(b"\n"), start=1):
-        if not raw.strip():
-            continue
-        try:
-            event = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise MalformedEventError(str(path), number, f"not JSON: {exc}") from exc
-        rows.append(_checked(event, str(path), number))
-        lines.append(number)
-    return _table_from_rows(rows, number, lines)
-
-
-_FIELD_TYPES: dict[str, tuple[type, ...]] = {
-    "process": (str,),
-    "type": (str,),
-    "f": (str,),
-    "time_ns": (int,),
-    "task_id": (str,),
-    "token": (str,),
-    "worker_id": (str,),
-    "expires_at": (int, float),
-    "status": (int,),
-    "error": (str,),
-    "request_id": (str,),
-}
-
-
-def _checked(event: Any, path: str, line: int) -> dict[str, Any]:
-    """One event validated field by field; raises :class:`MalformedEventError`."""
-    if not isinstance(event, dict):
-        raise MalformedEventError(path, line, f"expected a JSON object, got {type(event).__name__}")
-    for name in ("process", "type", "f", "time_ns"):
-        if event.get(name) is None:
-            raise MalformedEventError(path, line, f"missing field {name!r}")
-    for name, kinds in _FIELD_TYPES.items():
-        value = event.get(name)
-        if value is not None and (not isinstance(value, kinds) or isinstance(value, bool)):
-            wanted = " or ".join(k.__name__ for k in kinds)
-            raise MalformedEventError(
-                path, line, f"field {name!r} should be {wanted}, got {value!r}"
-            )
-    if event["type"] not in TYPES:
-        raise MalformedEventError(path, line, f"unknown type {event['type']!r} (one of {TYPES})")
-    if event["f"] not in OPS:
-        raise MalformedEventError(path, line, f"unknown f {event['f']!r} (one of {OPS})")
-    return event
-
-
-def _table_from_rows(rows: list[dict[str, Any]], shard: int, lines: list[int]) -> pa.Table:
-    columns = {name: [row.get(name) for row in rows] for name in SCHEMA.names}
-    table = pa.table(columns, schema=SCHEMA)
-    kept = [n for n, row in enumerate(rows) if row["f"] in VALUE_OPS]
-    texts = [_value_text(rows[n]) for n in kept]
-    values = _sparse_strings(len(rows), np.asarray(kept, dtype=np.int64), texts)
-    return _with_extras(table, shard, np.asarray(lines, dtype=np.int64), values)
-
-
-def _with_extras(table: pa.Table, shard: int, lines: np.ndarray, values: pa.Array) -> pa.Table:
-    table = table.append_column("value", values)
-    table = table.append_column("shard", pa.array(np.full(len(lines), shard, dtype=np.int32)))
-    return table.append_column("line", pa.array(lines, type=pa.int64()))
+    rows = [check_event(event, "<memory>", n) for n, event in enumerate(events, start=1)]
+    return build_frame([table_from_rows(rows, 0, list(range(1, len(rows) + 1)))], ["<memory>"])
 
 
 # --- one frame from all shards ----------------------------------------------------------
@@ -317,17 +142,12 @@ def _remap(pointers: np.ndarray, position: np.ndarray) -> np.ndarray:
 
 
 def _encoded(table: pa.Table, shards: list[str]) -> pa.Table:
-    """Repeated strings as dictionaries (``type``/``f`` with the fixed vocabularies)."""
+    """One dictionary per column across shards (each shard encoded its own), and shards named."""
+    table = table.unify_dictionaries()
     for name in ("process", "task_id", "worker_id", "shard", "type", "f"):
         column = table.column(name).combine_chunks()
         if name == "shard":
             column = pa.DictionaryArray.from_arrays(column, pa.array(shards))
-        elif name in ("type", "f"):
-            vocabulary = pa.array(TYPES if name == "type" else OPS)
-            indices = pc.index_in(column, value_set=vocabulary).cast(pa.int8())
-            column = pa.DictionaryArray.from_arrays(indices, vocabulary)
-        else:
-            column = column.dictionary_encode()
         table = table.set_column(table.schema.get_field_index(name), name, column)
     return table
 

@@ -1,8 +1,9 @@
 """Live progress of a run: phase, elapsed time, ops/s and violations so far.
 
-Tails the run folder's history shards (only the bytes added since the last look) and,
-every few seconds, runs the pure checks over what has been recorded so far — the same
-checks as the final analysis, minus those that need the end state (lost, stuck).
+Tails the run folder's history shards (only the bytes added since the last look) and
+feeds the new events to :class:`harness.live.LiveChecks`, which every few seconds
+re-checks only the tasks those events touched — the same checks as the final
+analysis, minus those that need the end state (lost, stuck) — never the whole history.
 """
 
 from __future__ import annotations
@@ -16,13 +17,11 @@ from typing import Any, TextIO
 
 import orjson
 
-from harness.checks import check_history
-from harness.history import frame_from_events
+from harness.live import MID_RUN_KINDS, LiveChecks
 
 logger = logging.getLogger(__name__)
 
-MID_RUN_KINDS = ("duplicate_completion", "stale_completion", "resurrection", "double_claim")
-MAX_LIVE_EVENTS = 300_000  # past this, skip the mid-run checks (the final analysis runs anyway)
+__all__ = ["MID_RUN_KINDS", "HistoryTail", "Progress"]
 
 
 class HistoryTail:
@@ -31,10 +30,11 @@ class HistoryTail:
     def __init__(self, history_dir: Path) -> None:
         self.dir = history_dir
         self._offsets: dict[Path, int] = {}
-        self.events: list[dict[str, Any]] = []
+        self.count = 0
 
-    def poll(self) -> int:
-        added = 0
+    def poll(self) -> list[dict[str, Any]]:
+        """The events written since the last poll, each shard's in its own order."""
+        added: list[dict[str, Any]] = []
         for path in sorted(self.dir.glob("*.jsonl")) if self.dir.is_dir() else []:
             start = self._offsets.get(path, 0)
             try:
@@ -46,11 +46,11 @@ class HistoryTail:
             end = chunk.rfind(b"\n") + 1  # leave a half-written last line for next time
             for line in chunk[:end].splitlines():
                 try:
-                    self.events.append(orjson.loads(line))
-                    added += 1
+                    added.append(orjson.loads(line))
                 except orjson.JSONDecodeError:
                     continue
             self._offsets[path] = start + end
+        self.count += len(added)
         return added
 
 
@@ -67,7 +67,7 @@ class Progress:
         check_every: float = 6.0,
     ) -> None:
         self.tail = HistoryTail(history_dir)
-        self.lease_timeout = lease_timeout
+        self.live = LiveChecks(lease_timeout=lease_timeout)
         self.out = out
         self.every = every
         self.check_every = check_every
@@ -93,26 +93,22 @@ class Progress:
         last_check = time.monotonic()
         while not self._stop.wait(self.every):
             added = self.tail.poll()
+            self.live.add(added)
             if time.monotonic() - last_check >= self.check_every:
                 last_check = time.monotonic()
                 self._check()
-            self._print(added / self.every / 2)  # two events (invoke + completion) per op
+            self._print(len(added) / self.every / 2)  # two events (invoke + completion) per op
 
     def _check(self) -> None:
-        events = self.tail.events
-        if not events or len(events) > MAX_LIVE_EVENTS:
-            return
         try:
-            report = check_history(frame_from_events(events), lease_timeout=self.lease_timeout)
+            self.violations = self.live.check()
         except Exception:  # progress is best effort; the final analysis is authoritative
             logger.debug("mid-run check failed", exc_info=True)
-            return
-        self.violations = {k: report.results[k].count for k in MID_RUN_KINDS if k in report.results}
 
     def _print(self, ops_per_s: float) -> None:
         elapsed = time.monotonic() - self._began
         found = ", ".join(f"{k}={v}" for k, v in self.violations.items() if v) or "none"
-        ops = len(self.tail.events) // 2
+        ops = self.tail.count // 2
         self.out.write(
             f"[{self.phase:>9}] {elapsed:6.1f}s  {ops:>7,} ops  {ops_per_s:7.0f} ops/s  "
             f"violations so far: {found}\n"
