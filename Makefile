@@ -15,6 +15,7 @@ EXTRAS := $(shell $(PY) -c "import tomllib; print(','.join(tomllib.load(open('py
 $(STAMP): pyproject.toml $(LOCK)
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -c $(LOCK) --upgrade pip setuptools
+	# every extra, zoo included: the real libraries on trial (tests/zoo)
 	$(BIN)/python -m pip install -q -c $(LOCK) -e '.[$(EXTRAS)]'
 	$(BIN)/python .ci/check_lock.py $(LOCK)
 	touch $(STAMP)

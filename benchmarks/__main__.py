@@ -63,6 +63,7 @@ def run_all(quick: bool) -> None:
     for events in SCALING_EVENTS[:2] if quick else SCALING_EVENTS:
         run("analyzer", "--events", str(events), save_as=f"analyzer-{events}.json")
     run("explorer", "--seeds", "3" if quick else "5")
+    run("verify", *(["--safe-budget", "120"] if quick else []))
 
 
 def _load(name: str) -> dict[str, Any] | None:
@@ -176,12 +177,48 @@ def rows_explorer(d: dict[str, Any]) -> list[Row]:
     return out
 
 
+def rows_verify(d: dict[str, Any]) -> list[Row]:
+    safe = d["safe"]
+    out = [Row(area="Verify", figure="safe, 2 workers 2 janitors 2 tasks: depth fully explored",
+               value=f"{safe['depth_done']} ({safe['states']:,} states, {safe['seconds']:.0f} s, "
+               f"{safe['states_per_s']:,.0f} states/s)", baseline="target depth 10 in 600 s",
+               ratio=_r(safe["depth_done"] / 10), target="≥ 1.0",
+               met=safe["depth_done"] >= 10)]  # fmt: skip
+    races = d["naive_races"]["races"]
+    times = [r["found_after_s"] for r in races.values()]
+    all_found = all(t is not None for t in times)
+    last = max(t for t in times if t is not None) if any(times) else None
+    depths = ", ".join(f"{n.split()[0]} {r['depth']}" for n, r in races.items())
+    out.append(Row(area="Verify", figure="naive races F1, F4/F5, F6, F7, F8 at minimal depth",
+                   value=f"all by {last:.1f} s (depths {depths})" if all_found and last is not None
+                   else f"{sum(t is not None for t in times)} of {len(times)} found",
+                   baseline="target 60 s in all", ratio=_r(last / 60) if last else None,
+                   target="≤ 1.0", met=all_found and last is not None and last <= 60))  # fmt: skip
+    red = d["reductions"]
+    plain, both = red["plain"], red["cache+reduce"]
+    out.append(Row(area="Verify", figure="steps taken, visited set + reductions vs plain search "
+                   "(naive, same states and violations)", value=f"{both['steps']:,}",
+                   baseline=f"plain {plain['steps']:,}",
+                   ratio=_r(both["steps"] / plain["steps"], 3),
+                   target="< 1.0", met=both["steps"] < plain["steps"]))  # fmt: skip
+    return out
+
+
+def rows_replay(d: dict[str, Any]) -> list[Row]:
+    n = len(d["replays"])
+    return [Row(area="Replay", figure=f"load-run violations reproduced step by step ({n} replayed)",
+                value=f"{d['share']:.0%}", baseline="target 90 %", ratio=_r(d["share"] / 0.9),
+                target="≥ 1.0", met=d["share"] >= 0.9)]  # fmt: skip
+
+
 SOURCES: list[tuple[str, Callable[[dict[str, Any]], list[Row]]]] = [
     ("redis_ceiling.json", rows_ceiling),
     ("api.json", rows_api),
     ("recording.json", rows_recording),
     ("analyzer.json", rows_analyzer),
     ("explorer.json", rows_explorer),
+    ("verify.json", rows_verify),
+    ("replay.json", rows_replay),
 ]
 
 

@@ -1,9 +1,11 @@
 """Interleaving explorer speed: steps/s of the machine, time to each naive race.
 
 1. Steps per second of the generic state machine against an embedded Redis (target
-   >= 2,000): a search on the safe queue (nothing to find, so every example runs its
-   full length plus the drain); every step is one queue round trip plus the state
-   check's inspection round trip and the model's judgement. Steps counted include the
+   >= 2,000), beside a same-run baseline of bare redis-py round trips (EVALSHA of a
+   trivial script) measured before and after the search: a search on the safe queue
+   (nothing to find, so every example runs its full length plus the drain); every
+   step is one queue round trip plus the state check's inspection round trip and the
+   model's judgement. Steps counted include the
    setup and drain steps, which run the same code.
 2. Time to the first counterexample for each naive race kind, median over 5 seeds
    (target <= 10 s each), and the length of the shrunk counterexample (Hypothesis's
@@ -24,6 +26,7 @@ import argparse
 import json
 import os
 import statistics
+import time
 from pathlib import Path
 
 import redis
@@ -51,15 +54,31 @@ RACES: dict[str, Target] = {
 }
 
 
+def bare_round_trips(client: redis.Redis, seconds: float = 3.0) -> float:
+    """The same-run baseline: bare redis-py EVALSHA round trips per second (a trivial
+    script, so the figure is the client + socket + server cost of one round trip)."""
+    script = client.register_script("return 1")
+    script()
+    count, began = 0, time.perf_counter()
+    while time.perf_counter() - began < seconds:
+        script()
+        count += 1
+    return count / (time.perf_counter() - began)
+
+
 def steps_per_second(client: redis.Redis, examples: int) -> dict[str, float]:
+    before = bare_round_trips(client)
     chosen = settings(profile("dev"), max_examples=examples)
     result = search(client, queue_factory("safe"), target=Target(), settings=chosen, seed=0)
     rate = result.steps / result.elapsed_s
+    baseline = (before + bare_round_trips(client)) / 2  # around the search: load drifts
     return {
         "steps": result.steps,
         "seconds": round(result.elapsed_s, 2),
         "steps_per_s": round(rate, 1),
         "ratio_to_target": round(rate / STEPS_TARGET, 2),
+        "bare_round_trips_per_s": round(baseline, 1),
+        "steps_per_round_trip": round(rate / baseline, 3),
     }
 
 
@@ -107,7 +126,9 @@ def main() -> int:
         rate = steps_per_second(client, examples=200)
         print(
             f"steps/s (safe, embedded Redis): {rate['steps_per_s']:.0f} "
-            f"(target {STEPS_TARGET:.0f}, ratio {rate['ratio_to_target']})",
+            f"(target {STEPS_TARGET:.0f}, ratio {rate['ratio_to_target']}); bare redis-py "
+            f"round trips/s in the same run: {rate['bare_round_trips_per_s']:.0f} "
+            f"({rate['steps_per_round_trip']} steps per round trip's time)",
             flush=True,
         )
         if args.rate_only:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from harness.errors import HarnessError
 
-COMMANDS = ("serve", "analyze", "audit", "hunt", "run", "compare")
+COMMANDS = ("serve", "analyze", "audit", "hunt", "verify", "replay", "run", "compare")
 
 Handler = Callable[[argparse.Namespace], int]
 

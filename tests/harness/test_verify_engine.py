@@ -1,0 +1,104 @@
+"""``harness.verify``: bounded exhaustive search over the explorer's steps.
+
+Small bounds only (the speed targets live in ``benchmarks/verify.py``). The soundness
+test is the point of this file: the visited set and the partial-order reduction must
+reach exactly the states the plain search reaches, and find the same violations at
+the same depths, while taking fewer steps.
+"""
+
+from __future__ import annotations
+
+import redis
+
+from harness.checks.verdicts import Kind
+from harness.explorer.actors import Action, Step
+from harness.explorer.machine import queue_factory
+from harness.explorer.oracle import Target
+from harness.verify.engine import Bounds, Verifier, VerifyResult
+from harness.verify.fingerprint import fingerprint
+from harness.verify.snapshot import restore, take
+
+NAIVE = queue_factory("naive")
+SAFE = queue_factory("safe")
+
+
+def verify(client: redis.Redis, impl: str, **bounds: object) -> VerifyResult:
+    verifier = Verifier(client, NAIVE if impl == "naive" else SAFE, Bounds(**bounds))  # type: ignore[arg-type]
+    try:
+        return verifier.run()
+    finally:
+        verifier.close()
+
+
+def test_naive_f1_is_found_at_its_minimal_depth(redis_client: redis.Redis) -> None:
+    outcome = verify(redis_client, "naive", tasks=1, depth=4, targets=(Target(kind=Kind.LOST),))
+    [found] = outcome.found
+    assert [str(s) for s in found.path] == ["W0 claim", "W0 crash"]
+    assert found.findings[0].kind is Kind.LOST
+
+
+def test_naive_f1_is_not_reachable_in_one_step(redis_client: redis.Redis) -> None:
+    outcome = verify(redis_client, "naive", tasks=1, depth=1)
+    assert outcome.found == []
+    assert outcome.depth_done == 1
+
+
+def test_safe_has_no_violation_at_small_depth(redis_client: redis.Redis) -> None:
+    outcome = verify(redis_client, "safe", workers=2, janitors=2, tasks=2, depth=4)
+    assert outcome.found == []
+    assert outcome.violating == {}
+    assert outcome.depth_done == 4
+    assert len(outcome.seen) > 500  # claims, reports, crashes, rescues, clock: many states
+
+
+def test_caching_and_reduction_reach_the_same_states_and_violations(
+    redis_client: redis.Redis,
+) -> None:
+    everything = {"tasks": 1, "depth": 4, "stop_at_first": False, "targets": (Target(),)}
+    plain = verify(redis_client, "naive", cache=False, reduce=False, **everything)
+    cached = verify(redis_client, "naive", cache=True, reduce=False, **everything)
+    reduced = verify(redis_client, "naive", cache=True, reduce=True, **everything)
+    assert plain.violating == {"lost": 2}
+    for search in (cached, reduced):
+        assert search.seen == plain.seen  # the very same set of state fingerprints
+        assert search.violating == plain.violating  # same kinds, at the same depths
+    assert cached.transitions < plain.transitions / 3
+    assert reduced.transitions <= cached.transitions  # sleep sets skip commuting crashes
+    assert max(reduced.expanded, cached.expanded) < plain.expanded
+
+
+def test_reduction_reaches_every_state_of_the_cached_search_deeper(
+    redis_client: redis.Redis,
+) -> None:
+    deeper = {"tasks": 1, "depth": 6, "stop_at_first": False, "targets": (Target(),)}
+    cached = verify(redis_client, "naive", cache=True, reduce=False, **deeper)
+    reduced = verify(redis_client, "naive", cache=True, reduce=True, **deeper)
+    assert reduced.seen == cached.seen
+    assert reduced.violating == cached.violating
+    assert reduced.transitions < cached.transitions  # crashes and janitor symmetry
+
+
+def test_undoing_a_fresh_start_in_place_equals_restoring_from_snapshots(
+    redis_client: redis.Redis,
+) -> None:
+    small = {"tasks": 2, "depth": 4, "stop_at_first": False, "targets": (Target(),)}
+    fast = verify(redis_client, "naive", cheap_undo=True, **small)
+    full = verify(redis_client, "naive", cheap_undo=False, **small)
+    assert fast.seen == full.seen
+    assert fast.violating == full.violating
+    assert fast.transitions == full.transitions
+
+
+def test_a_snapshot_restores_the_same_state(redis_client: redis.Redis) -> None:
+    verifier = Verifier(redis_client, NAIVE, Bounds(tasks=2, depth=1))
+    verifier.setup()
+    world = verifier.world
+    before = fingerprint(world, world.state.canonical)
+    snap = take(world)
+    world.perform(Step(actor="W0", action=Action.CLAIM))
+    world.perform(Step(actor="W0", action=Action.STEP))
+    assert fingerprint(world, world.state.canonical) != before
+    restore(verifier.raw, world, snap)
+    world.views()  # read the database again: the restored keys, not the snapshot's copy
+    assert fingerprint(world, world.state.canonical) == before
+    verifier.close()

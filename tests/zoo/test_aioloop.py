@@ -1,0 +1,85 @@
+"""The zoo's private loop: a library coroutine becomes one step per Redis round trip."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+from redis.asyncio import Redis as AsyncRedis
+
+from harness.contract import ManualClock, drive
+from tests.reference_queue.interleave import start
+from zoo.aioloop import CLOCK, run, stepped
+
+
+@pytest.fixture
+def aio(redis_url: str, redis_client: redis.Redis) -> Iterator[AsyncRedis]:
+    client = AsyncRedis.from_url(redis_url, decode_responses=True)
+    yield client
+    run(client.aclose())
+
+
+async def three_round_trips(client: AsyncRedis) -> str:
+    await client.set("a", 1)
+    async with client.pipeline(transaction=True) as pipe:
+        pipe.incr("a")
+        pipe.incr("a")
+        await pipe.execute()
+    try:
+        await client.set("b", 1)
+    finally:
+        await client.set("cleanup", 1)  # a dead process would not get here
+    return "done"
+
+
+def test_a_coroutine_stops_between_its_round_trips(aio: AsyncRedis) -> None:
+    actor = start(stepped(three_round_trips(aio)))
+    assert actor.finish() == "done"
+    assert actor.points == ["after_set", "after_multi", "after_set"]
+
+
+def test_a_single_round_trip_never_stops(aio: AsyncRedis, redis_client: redis.Redis) -> None:
+    async def one() -> None:
+        await aio.set("k", "v")
+
+    actor = start(stepped(one()))
+    assert actor.step().done
+    assert actor.points == []
+    assert redis_client.get("k") == "v"
+
+
+def test_a_crash_at_a_gate_sends_nothing_more(aio: AsyncRedis, redis_client: redis.Redis) -> None:
+    actor = start(stepped(three_round_trips(aio))).step().step()  # SET a, MULTI done
+    actor.crash()
+    assert redis_client.get("a") == "3"
+    assert redis_client.get("b") is None
+    assert redis_client.get("cleanup") is None  # the finally block's command was refused
+
+
+def test_a_script_loaded_after_noscript_is_one_round_trip(aio: AsyncRedis) -> None:
+    script = aio.register_script("return redis.call('INCR', KEYS[1])")
+
+    async def twice() -> int:
+        await script(keys=["n"])
+        return int(await script(keys=["n"]))
+
+    async def flush() -> None:
+        await aio.script_flush()
+
+    run(flush())
+    actor = start(stepped(twice()))
+    assert actor.finish() == 2
+    assert actor.points == ["after_evalsha"]  # not a stop for the SCRIPT LOAD nor the retry
+
+
+def test_the_clock_follows_the_adapter_only_inside_its_coroutines() -> None:
+    clock = ManualClock(start=42.0)
+
+    async def seen() -> float | None:
+        current = CLOCK.get()
+        return None if current is None else current.now()
+
+    assert drive(stepped(seen(), clock=clock)) == 42.0
+    assert run(seen()) is None
+    assert CLOCK.get() is None
