@@ -26,7 +26,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ("pyproject.toml", "README.md", "harness", "reference_queue", "scenarios")
+SOURCES = ("pyproject.toml", "README.md", "harness", "reference_queue", "scenarios", "zoo")
 NAIVE_QUEUE = "from reference_queue.naive import NaiveQueue as MyQueue\n"
 FIXED_QUEUE = "from reference_queue.safe import SafeQueue as MyQueue\n"
 PROJECT_TOML = '[project]\nname = "their-project"\nversion = "1"\n\n'
@@ -61,6 +61,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
     source = base / "qharness-src"
     source.mkdir()
     for name in SOURCES:  # a copy: pip builds in the source tree
+        if not (ROOT / name).exists():
+            continue
         if (ROOT / name).is_dir():
             ignore = shutil.ignore_patterns("__pycache__")
             shutil.copytree(ROOT / name, source / name, ignore=ignore)
