@@ -51,8 +51,9 @@ chromium:
 	    echo "could not install chromium: the rendering test will say so"; \
 	  else echo "chromium not found and not root: the rendering test will be skipped"; fi; }
 
+## Style, types, and the layer contracts of pyproject.toml [tool.importlinter].
 lint: $(STAMP)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports --no-cache
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

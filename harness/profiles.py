@@ -90,22 +90,3 @@ def load(name: str) -> Profile:
         run_time=conf.get("run-time", "60s"),
         janitor_interval=float(str(extra.get("janitor_interval", min(1.0, lease / 2)))),
     )
-
-
-def parse_duration(text: str) -> float:
-    """``90``, ``90s``, ``2m``, ``1h30m`` → seconds (Locust's -t syntax)."""
-    total, number = 0.0, ""
-    units = {"h": 3600.0, "m": 60.0, "s": 1.0}
-    for ch in text.strip():
-        if ch.isdigit() or ch == ".":
-            number += ch
-        elif ch in units and number:
-            total += float(number) * units[ch]
-            number = ""
-        else:
-            raise ConfigError(f"duration {text!r}: use e.g. 30s, 2m or 1h30m")
-    if number:
-        total += float(number)
-    if total <= 0:
-        raise ConfigError(f"duration {text!r}: must be more than 0 seconds")
-    return total

@@ -29,7 +29,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-import orjson
 import psutil
 
 from harness import profiles
@@ -41,6 +40,7 @@ from harness.nemesis import Nemesis, NemesisPlan, Targets
 from harness.progress import Progress
 from harness.recorder import Recorder, shard_name
 from harness.redis_server import Persistence, _die_with_parent
+from harness.run_folder import new_run_dir, point_latest, update_run_json
 from harness.server_metrics import scrape
 from harness.servers import Deployment
 from harness.settings import child_env
@@ -102,44 +102,6 @@ class RunResult:
         why = f" ({self.error})" if self.error else ""
         status = " (interrupted)" if self.interrupted else ""
         return f"verdict: {self.verdict.upper()}{status}{why}" + (f" — {found}" if found else "")
-
-
-def timestamp() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def new_run_dir(base: Path, name: str) -> Path:
-    """``base/<timestamp>-<name>/``, unique even for two runs in one second."""
-    base.mkdir(parents=True, exist_ok=True)
-    stamp = timestamp()
-    for n in range(1, 1000):
-        candidate = base / (f"{stamp}-{name}" if n == 1 else f"{stamp}-{name}-{n}")
-        with contextlib.suppress(FileExistsError):
-            candidate.mkdir()
-            return candidate
-    raise HarnessError(f"cannot create a run folder in {base}")
-
-
-def point_latest(base: Path, target: Path) -> None:
-    """``base/latest`` → ``target`` (a relative symlink, replaced atomically)."""
-    link = base / "latest"
-    tmp = base / f".latest-{os.getpid()}"
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    tmp.symlink_to(os.path.relpath(target, base))
-    os.replace(tmp, link)
-
-
-def update_run_json(run_dir: Path, **fields: Any) -> dict[str, Any]:
-    path = run_dir / "run.json"
-    data: dict[str, Any] = {}
-    if path.exists():
-        with contextlib.suppress(orjson.JSONDecodeError, OSError):
-            loaded = orjson.loads(path.read_bytes())
-            data = loaded if isinstance(loaded, dict) else {}
-    data.update(fields)
-    path.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
-    return data
 
 
 def locust_argv(spec: RunSpec, run_dir: Path, host: str, admin_key: str) -> list[str]:

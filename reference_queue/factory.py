@@ -1,8 +1,11 @@
-"""Build a queue by name: ``naive``, ``safe``, or ``module:Class`` (a third-party queue)."""
+"""Build a reference queue by name: ``naive`` or ``safe``.
+
+(Third-party queues, ``--impl module:Class``, are the harness's business:
+``harness.queues`` loads them and builds them as their contract declarations ask.)
+"""
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import redis
@@ -33,17 +36,7 @@ def queue_class(impl: str) -> type[Any]:
         from reference_queue.safe import SafeQueue
 
         return SafeQueue
-    module_name, sep, class_name = impl.partition(":")
-    if not sep or not module_name or not class_name:
-        raise UnknownImplError(f"--impl {impl!r}: expected naive, safe or module:Class")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise UnknownImplError(f"--impl {impl!r}: cannot import {module_name}: {exc}") from exc
-    cls = getattr(module, class_name, None)
-    if not isinstance(cls, type):
-        raise UnknownImplError(f"--impl {impl!r}: {module_name} has no class {class_name}")
-    return cls
+    raise UnknownImplError(f"unknown impl {impl!r}: use naive or safe")
 
 
 def make_queue(impl: str, client: redis.Redis, **kwargs: Any) -> TaskQueue:

@@ -14,31 +14,19 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import redis
 
 from harness.checks.verdicts import Kind
+from harness.duration import parse_duration
 from harness.errors import ConfigError
 from harness.explorer.hunt import HUNTED, HuntPlan, hunt, write_hunt_report
 from harness.explorer.hypothesis_profiles import PROFILES, default_profile_name, profile
+from harness.queues import queue_class
 from harness.redis_server import redis_for
-from reference_queue.errors import UnknownImplError
-from reference_queue.factory import queue_class
-
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
-_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
-def parse_budget(text: str) -> float:
-    """``60s``, ``2m``, ``90`` (seconds) -> seconds; :class:`ConfigError` otherwise."""
-    match = _DURATION.match(text.strip())
-    seconds = float(match.group(1)) * _UNIT[match.group(2)] if match else 0.0
-    if not match or seconds <= 0:
-        raise ConfigError(f"--budget {text!r}: expected a positive duration like 60s, 2m, 90")
-    return seconds
+from harness.run_folder import new_run_dir
 
 
 def register(sub: Any) -> None:
@@ -69,23 +57,18 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        queue_class(args.impl)
-    except UnknownImplError as exc:
-        raise ConfigError(str(exc)) from exc
+    queue_class(args.impl)  # ConfigError (exit 2, one line) when it names no queue
     if args.lease_timeout <= 0:
         raise ConfigError("--lease-timeout must be > 0")
     plan = HuntPlan(
         impl=args.impl,
-        budget_s=parse_budget(args.budget),
+        budget_s=parse_duration(args.budget, flag="--budget"),
         seed=args.seed,
         settings=profile(args.hypothesis_profile or default_profile_name()),
         lease_timeout=args.lease_timeout,
         kinds=tuple(Kind(k) for k in args.kind) if args.kind else HUNTED,
     )
-    out: Path = args.out or Path("reports") / (
-        time.strftime("%Y%m%d-%H%M%S") + f"-hunt-{_safe_name(args.impl)}"
-    )
+    out: Path = args.out or new_run_dir(Path("reports"), f"hunt-{_safe_name(args.impl)}")
     print(
         f"hunting races in {args.impl} (budget {plan.budget_s:g}s, seed {plan.seed})",
         file=sys.stderr,
@@ -93,11 +76,11 @@ def run(args: argparse.Namespace) -> int:
     with redis_for() as url:
         client = redis.Redis.from_url(url, decode_responses=True)
         try:
-            results = hunt(client, plan, lambda line: print(f"  {line}", file=sys.stderr))
+            outcome = hunt(client, plan, lambda line: print(f"  {line}", file=sys.stderr))
         finally:
             client.close()
-    report = write_hunt_report(out, plan, results)
-    found = [str(r.target.kind) for r in results if r.found]
+    report = write_hunt_report(out, plan, outcome)
+    found = [str(r.target.kind) for r in outcome.results if r.found]
     print(f"{'races found: ' + ', '.join(found) if found else 'no race found'}; report: {report}")
     return 1 if found else 0
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import nemesis, profiles
+from harness.duration import parse_duration
 from harness.errors import ConfigError
 from harness.redis_server import Persistence
 from harness.run import RunSpec, check_impl, run_once
@@ -72,7 +73,7 @@ def spec_from_args(args: argparse.Namespace, impl: str, profile: profiles.Profil
         raise ConfigError("--api-procs and --locust-processes must be at least 1")
     spec = RunSpec(
         impl=check_impl(impl), profile=profile, nemesis=plan,
-        duration=profiles.parse_duration(args.duration) if args.duration else None,
+        duration=parse_duration(args.duration, flag="--duration") if args.duration else None,
         api_procs=args.api_procs, persistence=Persistence(args.persistence),
         faults=args.faults, locust_processes=args.locust_processes, seed=args.seed,
         base_dir=args.reports, rate_limit=args.rate_limit,

@@ -7,6 +7,10 @@ written as a sub run folder (``<out>/<kind>/history/explorer.jsonl`` + ``run.jso
 and judged by the analyzer (``harness.analyze.analyze_run``, its report beside it);
 ``<out>/report.md`` tells each one as the note's table, a plain-language
 explanation, and a ready-to-paste regression test; ``<out>/hunt.json`` has the figures.
+
+What the report states about the queue (its lease, its time sources) is read from a
+queue instance (:func:`harness.queues.facts_of`): what it ran with, which may differ
+from ``--lease-timeout`` when a library rounds it up.
 """
 
 from __future__ import annotations
@@ -23,11 +27,14 @@ from hypothesis import settings as Settings
 
 from harness.analyze import analyze_run
 from harness.checks.verdicts import Kind
+from harness.contract import ManualClock, TimeSource
 from harness.explorer.machine import queue_factory
 from harness.explorer.oracle import Target
 from harness.explorer.search import SearchResult, search
 from harness.explorer.story import MEANING, regression_test, steps_table
 from harness.explorer.trace import Stage
+from harness.queues import QueueFacts, facts_of
+from harness.run_folder import write_run_json
 
 HUNTED: tuple[Kind, ...] = tuple(Kind)
 Progress = Callable[[str], None]
@@ -44,9 +51,18 @@ class HuntPlan:
     kinds: tuple[Kind, ...] = HUNTED
 
 
-def hunt(client: redis.Redis, plan: HuntPlan, progress: Progress) -> list[SearchResult]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hunt:
+    """One result per kind searched, and the facts of the queue they were found on."""
+
+    results: list[SearchResult]
+    queue: QueueFacts
+
+
+def hunt(client: redis.Redis, plan: HuntPlan, progress: Progress) -> Hunt:
     """One result per kind: the minimal counterexample, or the last fruitless search."""
     factory = queue_factory(plan.impl, lease_timeout=plan.lease_timeout)
+    facts = facts_of(factory(client, ManualClock()))
     share = plan.budget_s / len(plan.kinds)
     results: list[SearchResult] = []
     for kind in plan.kinds:
@@ -72,24 +88,27 @@ def hunt(client: redis.Redis, plan: HuntPlan, progress: Progress) -> list[Search
             )
         else:
             progress(f"{kind}: none in {spent:.1f}s ({attempt} search(es), seeds from {plan.seed})")
-    return results
+    return Hunt(results=results, queue=facts)
 
 
-def write_hunt_report(out: Path, plan: HuntPlan, results: list[SearchResult]) -> Path:
+def write_hunt_report(out: Path, plan: HuntPlan, found_in: Hunt) -> Path:
     """The race report folder; returns the path of its ``report.md``."""
     out.mkdir(parents=True, exist_ok=True)
+    results, facts = found_in.results, found_in.queue
     sections, summary = [], {}
     for result in results:
         summary[str(result.target.kind)] = _summary(result)
         if result.world is not None:
-            sections.append(_section(out, plan, result))
+            sections.append(_section(out, plan, result, facts))
     found = [r for r in results if r.found]
     head = [
         f"# Race report: `harness hunt --impl {plan.impl}`",
         "",
-        f"Seed {plan.seed}, budget {plan.budget_s:g}s, lease {plan.lease_timeout:g}s. "
+        f"Seed {plan.seed}, budget {plan.budget_s:g}s, lease {facts.lease_timeout:g}s"
+        f"{_lease_note(plan, facts)}. "
         f"Kinds searched: {', '.join(str(k) for k in plan.kinds)}.",
         "",
+        *_time_sources(facts),
         f"**Verdict: {'races found' if found else 'no race found'}** "
         f"({len(found)} of {len(results)} kinds).",
         "",
@@ -98,11 +117,38 @@ def write_hunt_report(out: Path, plan: HuntPlan, results: list[SearchResult]) ->
     path.write_text("\n".join(head + sections))
     (out / "hunt.json").write_bytes(
         orjson.dumps(
-            {"impl": plan.impl, "seed": plan.seed, "budget_s": plan.budget_s, "kinds": summary},
+            {
+                "impl": plan.impl,
+                "seed": plan.seed,
+                "budget_s": plan.budget_s,
+                "lease_timeout": facts.lease_timeout,
+                "time_sources": {n: str(s) for n, s in facts.time_sources.items()},
+                "kinds": summary,
+            },
             option=orjson.OPT_INDENT_2,
         )
     )
     return path
+
+
+def _lease_note(plan: HuntPlan, facts: QueueFacts) -> str:
+    if facts.lease_timeout == plan.lease_timeout:
+        return ""
+    return f" (the queue's own; --lease-timeout asked for {plan.lease_timeout:g}s)"
+
+
+def _time_sources(facts: QueueFacts) -> list[str]:
+    """Which timestamps follow the explorer's clock and which run on real time."""
+    if not facts.time_sources:
+        return []
+    words = {TimeSource.INJECTED: "follows the injected clock", TimeSource.REAL: "real time"}
+    listed = ", ".join(f"`{n}` {words[s]}" for n, s in facts.time_sources.items())
+    tail = (
+        "; after each clock jump the explorer calls the queue's `on_clock_advance`"
+        if facts.real_time_sources
+        else ""
+    )
+    return [f"Time sources: {listed}{tail}.", ""]
 
 
 def _summary(result: SearchResult) -> dict[str, Any]:
@@ -119,14 +165,13 @@ def _summary(result: SearchResult) -> dict[str, Any]:
     }
 
 
-def _section(out: Path, plan: HuntPlan, result: SearchResult) -> str:
+def _section(out: Path, plan: HuntPlan, result: SearchResult, facts: QueueFacts) -> str:
     world = result.world
     kind = result.target.kind
     assert world is not None
     assert kind is not None
-    verdict = analyze_run(
-        _write_sub_run(out / str(kind), plan, result), lease_timeout=plan.lease_timeout
-    )
+    lease = facts.lease_timeout
+    verdict = analyze_run(_write_sub_run(out / str(kind), plan, result, lease), lease_timeout=lease)
     seen = sorted(k for k, r in verdict.results.items() if r.verdict == "fail")
     findings = result.findings()
     return "\n".join(
@@ -149,14 +194,14 @@ def _section(out: Path, plan: HuntPlan, result: SearchResult) -> str:
             "pytest plugin gives its fixtures; it fails while the race is there):",
             "",
             "```python",
-            regression_test(plan.impl, kind, world, lease_timeout=plan.lease_timeout),
+            regression_test(plan.impl, kind, world, lease_timeout=lease),
             "```",
             "",
         ]
     )
 
 
-def _write_sub_run(sub: Path, plan: HuntPlan, result: SearchResult) -> Path:
+def _write_sub_run(sub: Path, plan: HuntPlan, result: SearchResult, lease: float) -> Path:
     """The counterexample's history as a run folder the analyzer can judge."""
     assert result.world is not None
     history = sub / "history"
@@ -164,15 +209,14 @@ def _write_sub_run(sub: Path, plan: HuntPlan, result: SearchResult) -> Path:
     (history / "explorer.jsonl").write_bytes(
         b"".join(orjson.dumps(e) + b"\n" for e in result.world.history.events)
     )
-    (sub / "run.json").write_bytes(
-        orjson.dumps(
-            {
-                "source": "harness hunt",
-                "impl": plan.impl,
-                "drained": True,
-                "lease_timeout": plan.lease_timeout,
-                "kind": str(result.target.kind),
-            }
-        )
+    write_run_json(
+        sub,
+        {
+            "source": "harness hunt",
+            "impl": plan.impl,
+            "drained": True,
+            "lease_timeout": lease,
+            "kind": str(result.target.kind),
+        },
     )
     return sub

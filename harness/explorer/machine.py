@@ -35,7 +35,7 @@ from harness.explorer.actors import Action, Step
 from harness.explorer.oracle import Finding, Target
 from harness.explorer.trace import Stage
 from harness.explorer.world import PRODUCER, World, WorldConfig
-from reference_queue.factory import make_queue, queue_class
+from harness.queues import build_queue, queue_class
 
 T = TypeVar("T")
 QueueFactory = Callable[[redis.Redis, ManualClock], TaskQueue]
@@ -43,11 +43,12 @@ HistoryJudge = Callable[[list[dict[str, Any]], float], list[Finding]]
 
 
 def queue_factory(impl: str, *, lease_timeout: float = 30.0) -> QueueFactory:
-    """``naive``, ``safe`` or ``module:Class``; raises ``UnknownImplError`` early."""
-    queue_class(impl)
+    """``naive``, ``safe`` or ``module:Class``; raises ``ConfigError`` early. The queue
+    gets a Redis client in the mode its class declares (``decode_responses``)."""
+    cls = queue_class(impl)
 
     def make(client: redis.Redis, clock: ManualClock) -> TaskQueue:
-        return make_queue(impl, client, clock=clock, lease_timeout=lease_timeout)
+        return build_queue(cls, client, clock=clock, lease_timeout=lease_timeout)
 
     return make
 

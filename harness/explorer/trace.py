@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from harness.contract import TaskView
+from harness.contract import TaskStatus, TaskView
 from harness.events import EventType, Op
 from harness.explorer.actors import Step
 from harness.explorer.oracle import Finding
@@ -37,15 +37,18 @@ class Stage(StrEnum):
 class StepRecord:
     step: Step
     stage: Stage
-    did: str  # what happened, e.g. "claim ... after_pop"
+    did: str  # what happened, told for the report, e.g. "claim ... after_pop"
     views: Mapping[str, TaskView | None]  # where each task was after the step
+    point: str | None = None  # where an operation still in flight stopped
+    result: Any = None  # a finished operation's return value (Outcome, Claim, ids...)
     findings: tuple[Finding, ...] = ()
+    status_map: Mapping[str, TaskStatus] = field(default_factory=dict)  # the queue's
 
     @property
     def state(self) -> str:
         """The queue's state after the step, e.g. ``pending [t1] · processing {t0}``
         (rendered on demand: only a counterexample's steps are ever shown)."""
-        return describe_state(self.views)
+        return describe_state(self.views, self.status_map)
 
 
 @dataclass(slots=True)

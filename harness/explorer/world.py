@@ -10,7 +10,7 @@ generated regression tests feed a literal list of steps. Nothing here knows any 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from harness.contract import (
@@ -21,7 +21,9 @@ from harness.contract import (
     TaskId,
     TaskQueue,
     TaskView,
+    TimeSource,
     WorkerId,
+    declared,
     drive,
 )
 from harness.events import EventType, Op
@@ -37,6 +39,17 @@ DRAIN_JANITOR = "DJ"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Effect:
+    """What one step did, returned by the step itself (no scratch state on the world)."""
+
+    op: str  # the operation the step belongs to ("claim", "advance", "crash", ...)
+    did: str  # told for the race report, e.g. "claim -> t0 (token 3)"
+    point: str | None = None  # where an operation still in flight stopped
+    result: Any = None  # a finished operation's return value (Outcome, Claim, ids...)
+    findings: tuple[Finding, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class WorldConfig:
     workers: int = 3
     janitors: int = 2
@@ -49,6 +62,12 @@ class World:
 
     def __init__(self, queue: TaskQueue, clock: ManualClock, config: WorldConfig) -> None:
         self.queue, self.clock, self.config = queue, clock, config
+        self.status_map = dict(declared(queue, "status_map"))
+        real = any(
+            TimeSource(s) is TimeSource.REAL for s in declared(queue, "time_sources").values()
+        )
+        # A library timing things on its own clock is told of every jump, to age them.
+        self.on_clock_advance = getattr(queue, "on_clock_advance", None) if real else None
         self.model = Model(queue.lease_timeout)
         self.history = HistoryLog()
         self.trace = Trace()
@@ -56,8 +75,6 @@ class World:
         self.stage = Stage.SETUP
         self.submitted: list[str] = []
         self._seq = 0
-        self._did = ""
-        self._op_findings: list[Finding] = []
         self._views: dict[str, TaskView | None] | None = None
         actors = [Actor(name=w, role=Role.WORKER) for w in worker_names(config)]
         actors += [Actor(name=j, role=Role.JANITOR) for j in janitor_names(config)]
@@ -73,39 +90,34 @@ class World:
 
     def options(self, action: Action) -> list[Step]:
         """Every step of this kind some actor could take now, in a stable order."""
-        if action is Action.ADVANCE:
-            return [Step(actor=CLOCK, action=action)]
+        return [step for name in self.names for step in self.steps_for(name, action)]
+
+    def steps_for(self, name: str, action: Action) -> list[Step]:
+        """The steps of this kind the named actor could take now (the drain's own
+        worker and janitor are not offered to the search)."""
+        if name == CLOCK:
+            return [Step(actor=CLOCK, action=action)] if action is Action.ADVANCE else []
+        a = self.actors[name]
+        if action is Action.ADVANCE or name in (DRAIN_WORKER, DRAIN_JANITOR):
+            return []
         if action in (Action.SUBMIT, Action.RESUBMIT):
-            return self._submit_options(action)
-        searchers = [a for a in self.actors.values() if a.name not in (DRAIN_WORKER, DRAIN_JANITOR)]
+            return self._submit_options(action) if a.role is Role.PRODUCER else []
         match action:
             case Action.STEP:
-                return [Step(actor=a.name, action=action) for a in searchers if not a.idle]
+                offered = not a.idle
             case Action.CRASH:
-                return [
-                    Step(actor=a.name, action=action)
-                    for a in searchers
-                    if a.role is not Role.PRODUCER and (not a.idle or a.held)
-                ]
+                offered = a.role is not Role.PRODUCER and (not a.idle or bool(a.held))
             case Action.COMPLETE | Action.FAIL:
-                return [
-                    Step(actor=a.name, action=action, task_id=c.task_id)
-                    for a in searchers
+                return (
+                    [Step(actor=name, action=action, task_id=c.task_id) for c in a.held]
                     if a.idle
-                    for c in a.held
-                ]
+                    else []
+                )
             case Action.RESCUE:
-                return [
-                    Step(actor=a.name, action=action)
-                    for a in searchers
-                    if a.role is Role.JANITOR and a.idle
-                ]
+                offered = a.role is Role.JANITOR and a.idle
             case _:
-                return [
-                    Step(actor=a.name, action=action)
-                    for a in searchers
-                    if a.role is Role.WORKER and a.idle
-                ]
+                offered = a.role is Role.WORKER and a.idle
+        return [Step(actor=name, action=action)] if offered else []
 
     def allows(self, step: Step) -> bool:
         """Whether a literal step (from a replay) can be taken now."""
@@ -131,41 +143,46 @@ class World:
     # ---- performing one step ----------------------------------------------------------
 
     def perform(self, step: Step) -> list[Finding]:
-        """Do one step; return the findings it exposed (already recorded in the trace)."""
-        self._op_findings, self._did = [], ""
-        op = self._dispatch(step)
+        """Do one step; return the findings it exposed (also recorded in the trace)."""
+        effect = self._dispatch(step)
         # A clock jump or a crash sends nothing to Redis: the last views still hold.
         quiet = step.action in (Action.ADVANCE, Action.CRASH) and self._views is not None
         views = self._views if quiet and self._views is not None else self.views()
         self._views = views
         in_flight = sum(1 for a in self.actors.values() if not a.idle)
-        found = self._op_findings + self.model.check_state(views, carried=in_flight, op=op)
+        state = self.model.check_state(views, carried=in_flight, op=effect.op)
+        found = [*effect.findings, *state]
         self.trace.records.append(
             StepRecord(
-                step=step, stage=self.stage, did=self._did, views=views, findings=tuple(found)
+                step=step,
+                stage=self.stage,
+                did=effect.did,
+                point=effect.point,
+                result=effect.result,
+                views=views,
+                findings=tuple(found),
+                status_map=self.status_map,
             )
         )
         self.findings += found
         return found
 
-    def _dispatch(self, step: Step) -> str:
+    def _dispatch(self, step: Step) -> Effect:
         if step.actor == CLOCK:
-            self.clock.advance(self.queue.lease_timeout + 1)
-            self._did = f"clock +{self.queue.lease_timeout + 1:g}s"
-            return "advance"
+            jump = self.queue.lease_timeout + 1
+            self.clock.advance(jump)
+            if self.on_clock_advance is not None:
+                self.on_clock_advance(jump)
+            return Effect(op="advance", did=f"clock +{jump:g}s")
         actor = self.actors[step.actor]
         if step.action is Action.STEP:
             assert actor.in_flight is not None, f"{step}: nothing in flight"
-            op = str(actor.in_flight.op)
-            self._advance(actor)
-            return op
+            return self._advance(actor)
         if step.action is Action.CRASH:
-            self._crash(actor)
-            return "crash"
-        self._start(actor, step)
-        return str(ACTION_OPS[step.action])
+            return Effect(op="crash", did=self._crash(actor))
+        return self._start(actor, step)
 
-    def _start(self, actor: Actor, step: Step) -> None:
+    def _start(self, actor: Actor, step: Step) -> Effect:
         claim = actor.holding(step.task_id)
         task_id, gen = self._operation(actor, step, claim)
         op = ACTION_OPS[step.action]
@@ -188,7 +205,7 @@ class World:
                 token=token,
                 value={"retry": step.retry} if op is Op.FAIL else None,
             )
-        self._advance(actor)
+        return self._advance(actor)
 
     def _operation(
         self, actor: Actor, step: Step, claim: Claim | None
@@ -214,47 +231,51 @@ class World:
             return None, self.queue.rescue_expired()
         raise ValueError(f"{step}: not an operation")
 
-    def _advance(self, actor: Actor) -> None:
+    def _advance(self, actor: Actor) -> Effect:
         flight = actor.in_flight
         assert flight is not None
+        op = str(flight.op)
         try:
             point = next(flight.steps)
         except StopIteration as stop:
             self._seq += 1
-            self._finish(actor, flight, stop.value)
+            did, found = self._finish(actor, flight, stop.value)
             actor.in_flight = None  # after _finish, whose events name the op in flight
-            return
+            return Effect(op=op, did=did, result=stop.value, findings=tuple(found))
         flight.points.append(point)
-        self._did = f"{flight.op} {flight.task_id or ''} ... {point}".replace("  ", " ")
+        did = f"{flight.op} {flight.task_id or ''} ... {point}".replace("  ", " ")
+        return Effect(op=op, did=did, point=point)
 
-    def _finish(self, actor: Actor, flight: InFlight, result: Any) -> None:
+    def _finish(self, actor: Actor, flight: InFlight, result: Any) -> tuple[str, list[Finding]]:
+        """Record a finished operation; return what it did and what the model found."""
         match flight.op:
             case Op.SUBMIT:
                 self._emit(
                     actor, EventType.OK, task_id=result.task_id, value={"created": result.created}
                 )
                 self.model.submitted(result.task_id, result.created)
-                self._did = f"submit {result.task_id}" + ("" if result.created else " (exists)")
+                return f"submit {result.task_id}" + ("" if result.created else " (exists)"), []
             case Op.CLAIM:
-                self._finish_claim(actor, flight, result)
+                return self._finish_claim(actor, flight, result)
             case Op.COMPLETE | Op.FAIL:
-                self._finish_report(actor, flight, result)
+                return self._finish_report(actor, flight, result)
             case Op.HEARTBEAT:
                 self._emit(actor, EventType.OK, value={"leases_extended": result})
                 self.model.heartbeat(actor.worker_id, int(result), self.clock.now())
-                self._did = f"heartbeat (+{result} leases)"
-            case Op.RESCUE:
-                for task_id in result:  # as the reference janitor records them
+                return f"heartbeat (+{result} leases)", []
+            case _:  # Op.RESCUE
+                for task_id in result:  # as the harness records a janitor's reported rescues
                     self._emit(actor, EventType.INVOKE, task_id=task_id)
                     self._emit(actor, EventType.OK, task_id=task_id)
                 self.model.rescued(list(result), seq=self._seq)
-                self._did = f"rescue -> [{', '.join(result)}]"
+                return f"rescue -> [{', '.join(result)}]", []
 
-    def _finish_claim(self, actor: Actor, flight: InFlight, claim: Claim | None) -> None:
+    def _finish_claim(
+        self, actor: Actor, flight: InFlight, claim: Claim | None
+    ) -> tuple[str, list[Finding]]:
         if claim is None:
             self._emit(actor, EventType.OK)
-            self._did = "claim -> nothing pending"
-            return
+            return "claim -> nothing pending", []
         self._emit(
             actor,
             EventType.OK,
@@ -264,16 +285,19 @@ class World:
             value={"attempt": claim.attempt},
         )
         actor.held.append(claim)
-        self._op_findings += self.model.claimed(
+        found = self.model.claimed(
             claim,
             worker=actor.worker_id,
             invoke_seq=flight.invoke_seq,
             seq=self._seq,
             now=self.clock.now(),
         )
-        self._did = f"claim -> {claim.task_id}" + (f" (token {claim.token})" if claim.token else "")
+        token = f" (token {claim.token})" if claim.token else ""
+        return f"claim -> {claim.task_id}{token}", found
 
-    def _finish_report(self, actor: Actor, flight: InFlight, outcome: Outcome) -> None:
+    def _finish_report(
+        self, actor: Actor, flight: InFlight, outcome: Outcome
+    ) -> tuple[str, list[Finding]]:
         task_id = flight.task_id or ""
         type_ = EventType.OK if outcome.accepted else EventType.FAIL
         self._emit(
@@ -286,7 +310,7 @@ class World:
         )
         if flight.claim in actor.held:
             actor.held.remove(flight.claim)
-        self._op_findings += self.model.finished(
+        found = self.model.finished(
             task_id,
             worker=actor.worker_id,
             op=str(flight.op),
@@ -294,14 +318,15 @@ class World:
             invoke_seq=flight.invoke_seq,
             seq=self._seq,
         )
-        self._did = f"{flight.op} {task_id} -> {outcome}"
+        return f"{flight.op} {task_id} -> {outcome}", found
 
-    def _crash(self, actor: Actor) -> None:
+    def _crash(self, actor: Actor) -> str:
+        """The actor dies here; returns what that did."""
         flight = actor.in_flight
         lost = ", ".join(c.task_id for c in actor.held)
         if flight is not None and flight.op is Op.RESCUE:
             flight.steps.close()  # its re-queues so far go unrecorded, like a dead janitor's
-            self._did = "CRASH during rescue"
+            did = "CRASH during rescue"
         elif flight is not None:
             flight.steps.close()
             where = flight.points[-1] if flight.points else "start"
@@ -313,12 +338,12 @@ class World:
                 token=flight.token,
                 error=f"crashed at {where}",
             )
-            self._did = f"CRASH during {flight.op} (at {where})"
+            did = f"CRASH during {flight.op} (at {where})"
         else:
-            self._did = "CRASH"
-        self._did += f", forgets {lost}" if lost else ""
+            did = "CRASH"
         self._emit(actor, EventType.INFO, f=Op.CRASH)
         actor.restart()
+        return did + (f", forgets {lost}" if lost else "")
 
     def _emit(self, actor: Actor, type_: EventType, *, f: Op | None = None, **fields: Any) -> None:
         op = f or (actor.in_flight.op if actor.in_flight else Op.CRASH)

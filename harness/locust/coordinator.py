@@ -45,6 +45,7 @@ from harness.locust.drain import Decision, DrainTracker
 from harness.locust.options import ScenarioSettings
 from harness.locust.shipping import Batch, ShardAssembler
 from harness.recorder import Recorder, shard_name
+from harness.run_folder import new_run_dir, unused_run_dir, write_run_json
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ class Coordinator:
         except ConfigError as exc:
             self.abort(f"error: {exc}")
             return
-        run_dir = finish.unused_run_dir(settings.run_dir or finish.default_run_dir())
+        run_dir = unused_run_dir(settings.run_dir or new_run_dir(Path("reports"), "locust"))
         history_dir = run_dir / "history"
         history_dir.mkdir(parents=True, exist_ok=True)
         ledger = BudgetLedger(settings.task_budget, run_tag())
@@ -123,7 +124,7 @@ class Coordinator:
             set_context(environment, ProcessContext(settings=settings, history=history, ids=ids))
         self.run = run
         self.note_leftovers(run)
-        finish.write_run_json(run_dir, run.meta)
+        write_run_json(run_dir, run.meta)
         logger.info("qharness run folder: %s (budget %d tasks)", run_dir, settings.task_budget)
         self.conductor = gevent.spawn(self.conduct, run)
 
@@ -289,7 +290,7 @@ class Coordinator:
             final_stats=None if counts is None else dataclasses.asdict(counts),
             submitted=run.ledger.settled,
         )
-        finish.write_run_json(run.run_dir, run.meta)
+        write_run_json(run.run_dir, run.meta)
         if not (settings.record and settings.analyze):
             logger.info("qharness: run folder %s (not analyzed)", run.run_dir)
             return
@@ -305,7 +306,7 @@ class Coordinator:
             exit_code=conclusion.exit_code,
             audit_error=audit_error,
         )
-        finish.write_run_json(run.run_dir, run.meta)
+        write_run_json(run.run_dir, run.meta)
         # The run's answer for the engineer at the terminal: this is the front door's CLI.
         print(conclusion.line(run.run_dir), file=sys.stderr, flush=True)  # noqa: T201
         self.environment.process_exit_code = conclusion.exit_code

@@ -10,13 +10,11 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from harness.locust.drain import QueueCounts
 
@@ -41,40 +39,6 @@ def read_counts(host: str, api_key: str | None, timeout: float = 5.0) -> QueueCo
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def default_run_dir(base: Path = Path("reports")) -> Path:
-    """``reports/<timestamp>-locust/``, made unique if two runs start in one second."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    candidate = base / f"{stamp}-locust"
-    n = 2
-    while candidate.exists():
-        candidate = base / f"{stamp}-locust-{n}"
-        n += 1
-    return candidate
-
-
-def unused_run_dir(wanted: Path) -> Path:
-    """``wanted``, unless it already holds a run (a run.json): then ``wanted-2``, ``-3``...
-
-    One folder holds one run: appending a second run's shards to the first's would
-    make one history out of two (e.g. a second test started from the web UI).
-    """
-    candidate, n = wanted, 2
-    while (candidate / "run.json").exists():
-        candidate = wanted.with_name(f"{wanted.name}-{n}")
-        n += 1
-    if candidate != wanted:
-        logger.warning("qharness: %s already holds a run; using %s", wanted, candidate)
-    return candidate
-
-
-def write_run_json(run_dir: Path, meta: dict[str, Any]) -> None:
-    """Write run.json atomically (a reader never sees half a file)."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = run_dir / f".run.json.{os.getpid()}"
-    tmp.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
-    tmp.replace(run_dir / "run.json")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

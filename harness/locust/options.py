@@ -1,5 +1,10 @@
 """The scenarios' command-line options and the frozen settings built from them.
 
+One definition: each field of :class:`ScenarioSettings` carries its :class:`Opt` (an
+``Annotated`` extra): default, help, how to convert and check the value. From it come
+the Locust argument (``task_budget`` -> ``--task-budget``), its environment variable
+(``LOCUST_TASK_BUDGET``) and the settings value, so no name is written twice.
+
 Options are registered on Locust's parser (``init_command_line_parser``), so each one
 shows in ``locust --help`` and in the web UI, and can come from the command line, a
 ``LOCUST_*`` environment variable, a ``--config`` file or ``[tool.locust]``. The parsed
@@ -11,13 +16,14 @@ test starts, and a bad value there is a :class:`~harness.errors.ConfigError`.
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, get_type_hints
 
 from harness.errors import ConfigError
 from harness.settings import EnvSettings
@@ -101,37 +107,6 @@ def parse_probability(value: object, name: str) -> float:
     return p
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScenarioSettings:
-    """Everything the users and the run lifecycle need, resolved once per test."""
-
-    run_dir: Path | None  # None: reports/<timestamp>-locust/
-    task_budget: int
-    task_duration: Distribution
-    crash_probability: float
-    fail_probability: float
-    slow_probability: float
-    resubmit_probability: float
-    lease_timeout: float | None  # the deployment's lease, when claims do not carry one
-    heartbeat_interval: float
-    poll_interval: float
-    janitor_interval: float
-    producer_rate: float | None  # submits per second per Producer user; None: flat out
-    api_key: str | None
-    admin_key: str | None
-    drain_timeout: float
-    analyze: bool
-    record: bool
-    mix: dict[str, int]
-    impl: str | None  # a label for run.json, e.g. "naive"; the harness cannot see it
-    profile: str
-
-    @property
-    def stall_lease(self) -> float:
-        """The lease a slow worker outstays when the claim did not say when it ends."""
-        return self.lease_timeout if self.lease_timeout is not None else FALLBACK_LEASE_SECONDS
-
-
 def _number(value: object, name: str) -> float:
     try:
         number = float(value)  # type: ignore[arg-type]
@@ -142,10 +117,17 @@ def _number(value: object, name: str) -> float:
     return number
 
 
-def _positive(value: object, name: str, *, allow_zero: bool = False) -> float:
+def _positive(value: object, name: str) -> float:
     number = _number(value, name)
-    if number < 0 or (number == 0 and not allow_zero):
-        raise ConfigError(f"--{name} {value!r}: must be {'>= 0' if allow_zero else '> 0'}")
+    if number <= 0:
+        raise ConfigError(f"--{name} {value!r}: must be > 0")
+    return number
+
+
+def _non_negative(value: object, name: str) -> float:
+    number = _number(value, name)
+    if number < 0:
+        raise ConfigError(f"--{name} {value!r}: must be >= 0")
     return number
 
 
@@ -155,198 +137,202 @@ def _optional_positive(value: object, name: str) -> float | None:
     return _positive(value, name)
 
 
-def _flag(value: object) -> bool:
+def _whole(value: object, name: str) -> int:
+    number = _non_negative(value, name)
+    if number != int(number):
+        raise ConfigError(f"--{name} {value!r}: a whole number of tasks")
+    return int(number)
+
+
+def _flag(value: object, _name: str) -> bool:
     return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+
+
+def _text_or_none(value: object, _name: str) -> str | None:
+    return str(value) if value else None
+
+
+def _path_or_none(value: object, _name: str) -> Path | None:
+    return Path(str(value)) if value else None
+
+
+def _distribution(value: object, _name: str) -> Distribution:
+    return Distribution.parse(str(value))
+
+
+def _mix(value: object, _name: str) -> dict[str, int]:
+    return parse_mix(str(value))
+
+
+Convert = Callable[[Any, str], Any]  # (parsed value, option name) -> settings value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Opt:
+    """How one settings field is offered as a Locust option.
+
+    ``parse`` is the argparse ``type``; with ``check`` the value is also converted at
+    parse time, so a bad one is a usage error before the run starts (the parsed value
+    stays what ``parse`` made of it). ``fallback`` names the :class:`EnvSettings` field
+    used when the option is empty (``QHARNESS_API_KEY``...).
+    """
+
+    default: Any
+    help: str
+    convert: Convert
+    parse: Callable[[str], Any] | None = None
+    check: bool = False
+    switch: bool = False  # --name / --no-name
+    secret: bool = False
+    fallback: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScenarioSettings:
+    """Everything the users and the run lifecycle need, resolved once per test.
+
+    Each field but ``profile`` is an option (a table, so kept out of the formatter).
+    """
+
+    # fmt: off
+    run_dir: Annotated[Path | None, Opt(
+        default="", convert=_path_or_none,
+        help="the run folder (default: reports/<timestamp>-locust/)")]
+    task_budget: Annotated[int, Opt(
+        default=1000, parse=int, convert=_whole,
+        help="tasks the producers submit in the whole run (all processes)")]
+    task_duration: Annotated[Distribution, Opt(
+        default="exp:0.05", convert=_distribution, check=True,
+        help="work time per task: SECONDS, exp:MEAN or uniform:LOW-HIGH")]
+    crash_probability: Annotated[float, Opt(
+        default=0.01, parse=float, convert=parse_probability, check=True,
+        help="chance a worker dies mid-task (it comes back as a new process)")]
+    fail_probability: Annotated[float, Opt(
+        default=0.05, parse=float, convert=parse_probability, check=True,
+        help="chance a worker reports a task as failed instead of completing it")]
+    slow_probability: Annotated[float, Opt(
+        default=0.2, parse=float, convert=parse_probability, check=True,
+        help="chance a SlowWorker stalls past its lease, then completes anyway")]
+    resubmit_probability: Annotated[float, Opt(
+        default=0.02, parse=float, convert=parse_probability, check=True,
+        help="chance a Producer resubmits a task id on purpose (a no-op by contract)")]
+    lease_timeout: Annotated[float | None, Opt(
+        default=None, parse=float, convert=_optional_positive,
+        help="the deployment's lease in seconds, for deployments whose claims carry no "
+        "expires_at (recorded in run.json for the double-claim check)")]
+    heartbeat_interval: Annotated[float, Opt(
+        default=1.0, parse=float, convert=_positive,
+        help="seconds between a working worker's heartbeats")]
+    poll_interval: Annotated[float, Opt(
+        default=0.05, parse=float, convert=_non_negative,
+        help="seconds a worker waits after finding nothing pending")]
+    janitor_interval: Annotated[float, Opt(
+        default=0.5, parse=float, convert=_positive,
+        help="seconds between JanitorTrigger calls of POST /admin/janitor/run")]
+    producer_rate: Annotated[float | None, Opt(
+        default=None, parse=float, convert=_optional_positive,
+        help="submits per second per Producer user (default: as fast as possible)")]
+    api_key: Annotated[str | None, Opt(
+        default="", convert=_text_or_none, secret=True, fallback="api_key",
+        help="bearer token for the API (default: $QHARNESS_API_KEY)")]
+    admin_key: Annotated[str | None, Opt(
+        default="", convert=_text_or_none, secret=True, fallback="admin_key",
+        help="admin key; enables JanitorTrigger (default: $QHARNESS_ADMIN_KEY)")]
+    drain_timeout: Annotated[float, Opt(
+        default=30.0, parse=float, convert=_non_negative,
+        help="seconds to wait, once the budget is submitted, for nothing to be "
+        "pending or processing before stopping anyway")]
+    analyze: Annotated[bool, Opt(
+        default=True, convert=_flag, switch=True,
+        help="audit and analyze the history when the run ends (exit code = verdict)")]
+    record: Annotated[bool, Opt(
+        default=True, convert=_flag, switch=True,
+        help="record the history (--no-record: load only, for overhead benchmarks)")]
+    mix: Annotated[dict[str, int], Opt(
+        default=DEFAULT_MIX, convert=_mix, check=True,
+        help="user class weights, CLASS=WEIGHT,... (weight 0 leaves a class out)")]
+    impl: Annotated[str | None, Opt(
+        default="", convert=_text_or_none,
+        help="a label for the deployment under test (naive, safe, ...) in run.json")]
+    # fmt: on
+    profile: str  # not an option: the --config file's name ("mixed" without one)
+
+    @property
+    def stall_lease(self) -> float:
+        """The lease a slow worker outstays when the claim did not say when it ends."""
+        return self.lease_timeout if self.lease_timeout is not None else FALLBACK_LEASE_SECONDS
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OptionSpec:
+    """An option as Locust sees it, derived from a settings field."""
+
+    field: str  # the settings field and argparse dest, e.g. ``task_budget``
+    opt: Opt
+
+    @property
+    def name(self) -> str:
+        return self.field.replace("_", "-")
+
+    @property
+    def flag(self) -> str:
+        return f"--{self.name}"
+
+    @property
+    def env_var(self) -> str:
+        return f"LOCUST_{self.field.upper()}"
+
+
+@functools.cache
+def option_specs() -> tuple[OptionSpec, ...]:
+    """Every option, in the settings' field order."""
+    hints = get_type_hints(ScenarioSettings, include_extras=True)
+    specs = []
+    for f in fields(ScenarioSettings):
+        opts = [m for m in getattr(hints[f.name], "__metadata__", ()) if isinstance(m, Opt)]
+        specs += [OptionSpec(field=f.name, opt=opts[0])] if opts else []
+    return tuple(specs)
 
 
 def settings_from(options: Any, env: EnvSettings) -> ScenarioSettings:
     """Build the settings from Locust's parsed options; keys fall back to ``QHARNESS_*``."""
-    budget = _positive(options.task_budget, "task-budget", allow_zero=True)
-    if budget != int(budget):
-        raise ConfigError(f"--task-budget {options.task_budget!r}: a whole number of tasks")
+    values: dict[str, Any] = {}
+    for spec in option_specs():
+        value = getattr(options, spec.field)
+        if not value and spec.opt.fallback:
+            value = getattr(env, spec.opt.fallback)
+        values[spec.field] = spec.opt.convert(value, spec.name)
     config = getattr(options, "config", None)
-    return ScenarioSettings(
-        run_dir=Path(options.run_dir) if options.run_dir else None,
-        task_budget=int(budget),
-        task_duration=Distribution.parse(str(options.task_duration)),
-        crash_probability=parse_probability(options.crash_probability, "crash-probability"),
-        fail_probability=parse_probability(options.fail_probability, "fail-probability"),
-        slow_probability=parse_probability(options.slow_probability, "slow-probability"),
-        resubmit_probability=parse_probability(
-            options.resubmit_probability, "resubmit-probability"
-        ),
-        lease_timeout=_optional_positive(options.lease_timeout, "lease-timeout"),
-        heartbeat_interval=_positive(options.heartbeat_interval, "heartbeat-interval"),
-        poll_interval=_positive(options.poll_interval, "poll-interval", allow_zero=True),
-        janitor_interval=_positive(options.janitor_interval, "janitor-interval"),
-        producer_rate=_optional_positive(options.producer_rate, "producer-rate"),
-        api_key=options.api_key or env.api_key,
-        admin_key=options.admin_key or env.admin_key,
-        drain_timeout=_positive(options.drain_timeout, "drain-timeout", allow_zero=True),
-        analyze=_flag(options.analyze),
-        record=_flag(options.record),
-        mix=parse_mix(str(options.mix)),
-        impl=options.impl or None,
-        profile=Path(config).stem if config else "mixed",
-    )
+    return ScenarioSettings(**values, profile=Path(config).stem if config else "mixed")
 
 
-def _checked(parse: Callable[[str], object]) -> Callable[[str], str]:
-    """An argparse ``type`` that validates with ``parse`` but keeps the string (see module doc)."""
+def _argparse_type(spec: OptionSpec) -> Callable[[str], Any] | None:
+    parse, opt = spec.opt.parse, spec.opt
+    if not opt.check:
+        return parse
 
-    def check(text: str) -> str:
+    def check(text: str) -> Any:
         try:
-            parse(text)
+            opt.convert(text, spec.name)
         except ConfigError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
-        return text
-
-    return check
-
-
-def _probability(name: str) -> Callable[[str], float]:
-    def check(text: str) -> float:
-        try:
-            return parse_probability(text, name)
-        except ConfigError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
+        return parse(text) if parse is not None else text
 
     return check
 
 
 def add_options(parser: Any, **_kwargs: Any) -> None:
     """Register the options (listener of ``events.init_command_line_parser``)."""
-    add = parser.add_argument
-    add(
-        "--run-dir",
-        default="",
-        env_var="LOCUST_RUN_DIR",
-        help="qharness: the run folder (default: reports/<timestamp>-locust/)",
-    )
-    add(
-        "--task-budget",
-        type=int,
-        default=1000,
-        env_var="LOCUST_TASK_BUDGET",
-        help="qharness: tasks the producers submit in the whole run (all processes)",
-    )
-    add(
-        "--task-duration",
-        type=_checked(Distribution.parse),
-        default="exp:0.05",
-        env_var="LOCUST_TASK_DURATION",
-        help="qharness: work time per task: SECONDS, exp:MEAN or uniform:LOW-HIGH",
-    )
-    add(
-        "--crash-probability",
-        type=_probability("crash-probability"),
-        default=0.01,
-        env_var="LOCUST_CRASH_PROBABILITY",
-        help="qharness: chance a worker dies mid-task (it comes back as a new process)",
-    )
-    add(
-        "--fail-probability",
-        type=_probability("fail-probability"),
-        default=0.05,
-        env_var="LOCUST_FAIL_PROBABILITY",
-        help="qharness: chance a worker reports a task as failed instead of completing it",
-    )
-    add(
-        "--slow-probability",
-        type=_probability("slow-probability"),
-        default=0.2,
-        env_var="LOCUST_SLOW_PROBABILITY",
-        help="qharness: chance a SlowWorker stalls past its lease, then completes anyway",
-    )
-    add(
-        "--resubmit-probability",
-        type=_probability("resubmit-probability"),
-        default=0.02,
-        env_var="LOCUST_RESUBMIT_PROBABILITY",
-        help="qharness: chance a Producer resubmits a task id on purpose (a no-op by contract)",
-    )
-    add(
-        "--lease-timeout",
-        type=float,
-        default=None,
-        env_var="LOCUST_LEASE_TIMEOUT",
-        help="qharness: the deployment's lease in seconds, for deployments whose claims "
-        "carry no expires_at (recorded in run.json for the double-claim check)",
-    )
-    add(
-        "--heartbeat-interval",
-        type=float,
-        default=1.0,
-        env_var="LOCUST_HEARTBEAT_INTERVAL",
-        help="qharness: seconds between a working worker's heartbeats",
-    )
-    add(
-        "--poll-interval",
-        type=float,
-        default=0.05,
-        env_var="LOCUST_POLL_INTERVAL",
-        help="qharness: seconds a worker waits after finding nothing pending",
-    )
-    add(
-        "--janitor-interval",
-        type=float,
-        default=0.5,
-        env_var="LOCUST_JANITOR_INTERVAL",
-        help="qharness: seconds between JanitorTrigger calls of POST /admin/janitor/run",
-    )
-    add(
-        "--producer-rate",
-        type=float,
-        default=None,
-        env_var="LOCUST_PRODUCER_RATE",
-        help="qharness: submits per second per Producer user (default: as fast as possible)",
-    )
-    add(
-        "--api-key",
-        default="",
-        env_var="LOCUST_API_KEY",
-        is_secret=True,
-        help="qharness: bearer token for the API (default: $QHARNESS_API_KEY)",
-    )
-    add(
-        "--admin-key",
-        default="",
-        env_var="LOCUST_ADMIN_KEY",
-        is_secret=True,
-        help="qharness: admin key; enables JanitorTrigger (default: $QHARNESS_ADMIN_KEY)",
-    )
-    add(
-        "--drain-timeout",
-        type=float,
-        default=30.0,
-        env_var="LOCUST_DRAIN_TIMEOUT",
-        help="qharness: seconds to wait, once the budget is submitted, for nothing to be "
-        "pending or processing before stopping anyway",
-    )
-    add(
-        "--analyze",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        env_var="LOCUST_ANALYZE",
-        help="qharness: audit and analyze the history when the run ends (exit code = verdict)",
-    )
-    add(
-        "--record",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        env_var="LOCUST_RECORD",
-        help="qharness: record the history (--no-record: load only, for overhead benchmarks)",
-    )
-    add(
-        "--mix",
-        type=_checked(parse_mix),
-        default=DEFAULT_MIX,
-        env_var="LOCUST_MIX",
-        help="qharness: user class weights, CLASS=WEIGHT,... (weight 0 leaves a class out)",
-    )
-    add(
-        "--impl",
-        default="",
-        env_var="LOCUST_IMPL",
-        help="qharness: a label for the deployment under test (naive, safe, ...) in run.json",
-    )
+    for spec in option_specs():
+        kwargs: dict[str, Any] = {
+            "default": spec.opt.default,
+            "env_var": spec.env_var,
+            "help": f"qharness: {spec.opt.help}",
+        }
+        if spec.opt.switch:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif (arg_type := _argparse_type(spec)) is not None:
+            kwargs["type"] = arg_type
+        if spec.opt.secret:
+            kwargs["is_secret"] = True
+        parser.add_argument(spec.flag, **kwargs)

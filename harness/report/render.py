@@ -107,7 +107,7 @@ def _legend(page: Page) -> list[list[str]]:
 
 # --- HTML -------------------------------------------------------------------------------
 
-_STYLE = """
+STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; max-width: 72em; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
 td, th { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
@@ -140,7 +140,7 @@ def html_page(page: Page) -> str:
     report, verdict = page.report, str(page.report.verdict)
     parts = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
-        f"<title>Race report: {e(verdict)}</title><style>{_STYLE}</style></head><body>",
+        f"<title>Race report: {e(verdict)}</title><style>{STYLE}</style></head><body>",
         f'<h1>Race report: <span class="verdict-{e(verdict)}">{e(verdict.upper())}</span></h1>',
     ]
     parts.append(_summary_table(page))

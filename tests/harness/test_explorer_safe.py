@@ -10,6 +10,7 @@ import redis
 from hypothesis import settings
 
 from harness.checks.verdicts import Kind
+from harness.contract import Outcome
 from harness.explorer.machine import queue_factory
 from harness.explorer.oracle import Target
 from harness.explorer.search import judge_history, replay, search
@@ -49,7 +50,7 @@ def test_safe_queue_rejects_the_naive_counterexamples(redis_client: redis.Redis)
     naive_steps = ["W0 claim", "W0 step", "W0 step", "clock advance", "J0 rescue", "J0 step",
                    "W0 complete t0", "W0 step"]  # fmt: skip
     world = replay(redis_client, SAFE, naive_steps, setup=["P submit", "P step"])
-    outcomes = [r.did for r in world.trace.records]
-    assert "complete t0 -> not_processing" in outcomes
+    outcomes = [r.result for r in world.trace.records if r.step.actor == "W0"]
+    assert Outcome.NOT_PROCESSING in outcomes
     assert world.findings == []
     assert Kind.LOST not in {f.kind for f in world.findings}

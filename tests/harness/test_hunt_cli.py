@@ -8,8 +8,6 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.commands.hunt import parse_budget
-from harness.errors import ConfigError
 
 
 def test_hunt_naive_finds_races_and_writes_the_report(tmp_path: Path) -> None:
@@ -74,12 +72,3 @@ def test_bad_input_exits_2_with_one_line(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert err[0].startswith("harness hunt: error:")
-
-
-def test_budget_formats() -> None:
-    assert parse_budget("60s") == 60.0
-    assert parse_budget("2m") == 120.0
-    assert parse_budget("90") == 90.0
-    assert parse_budget("500ms") == 0.5
-    with pytest.raises(ConfigError):
-        parse_budget("-1s")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import subprocess
 import sys
@@ -17,6 +18,8 @@ from harness.locust.options import (
     DEFAULT_MIX,
     Distribution,
     DistributionKind,
+    ScenarioSettings,
+    option_specs,
     parse_mix,
     settings_from,
 )
@@ -166,6 +169,22 @@ OUR_OPTIONS = (
     "--admin-key", "--drain-timeout", "--analyze", "--no-analyze", "--producer-rate",
     "--record", "--mix",
 )  # fmt: skip
+
+
+def test_one_definition_gives_each_settings_field_its_flag_and_variable() -> None:
+    specs = {s.field: s for s in option_specs()}
+    assert set(specs) == {f.name for f in dataclasses.fields(ScenarioSettings)} - {"profile"}
+    assert {s.flag for s in specs.values()} >= {o for o in OUR_OPTIONS if "--no-" not in o}
+    assert (specs["task_budget"].flag, specs["task_budget"].env_var) == (
+        "--task-budget", "LOCUST_TASK_BUDGET",
+    )  # fmt: skip
+    defaults = argparse.Namespace(**{s.field: s.opt.default for s in specs.values()})
+    settings = settings_from(defaults, _env(api_key="from-env"))
+    assert (settings.task_budget, settings.mix["Worker"], settings.api_key) == (
+        1000,
+        20,
+        "from-env",
+    )
 
 
 def test_python_m_scenarios_help_lists_every_option_with_its_env_var() -> None:
