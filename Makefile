@@ -1,17 +1,37 @@
 # The two commands a newcomer needs:  `make run`  and  `make test`.
-# Both create .venv and install the project into it on first use.
+# Both create .venv and install the project into it on first use, with every dependency
+# at the version pinned in constraints.txt (the versions the suite was last green with).
+# `make lock` refreshes constraints.txt.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := constraints.txt
+# Every extra declared in pyproject.toml (dev, and any added later): installed and locked.
+EXTRAS := $(shell $(PY) -c "import tomllib; print(','.join(tomllib.load(open('pyproject.toml', 'rb'))['project'].get('optional-dependencies', {})))")
 
-.PHONY: run test lint bench clean chromium
+.PHONY: run test lint bench clean chromium lock
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,zoo]'  # zoo: the real libraries on trial (tests/zoo)
+	$(BIN)/python -m pip install -q -c $(LOCK) --upgrade pip setuptools
+	# every extra, zoo included: the real libraries on trial (tests/zoo)
+	$(BIN)/python -m pip install -q -c $(LOCK) -e '.[$(EXTRAS)]'
+	$(BIN)/python .ci/check_lock.py $(LOCK)
 	touch $(STAMP)
+
+## Re-resolve every dependency and extra afresh in a scratch venv and pin what it got.
+lock:
+	rm -rf .lock-venv
+	$(PY) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install -q --upgrade pip setuptools wheel
+	.lock-venv/bin/python -m pip install -q '.[$(EXTRAS)]'
+	{ echo "# The versions \`make run\` and \`make test\` install (pip -c $(LOCK)); refresh: make lock"; \
+	  echo "# Resolved with extras [$(EXTRAS)] on $$(.lock-venv/bin/python -c 'import platform; print(platform.python_implementation(), platform.python_version(), platform.machine())')."; \
+	  .lock-venv/bin/python -m pip freeze --all --exclude qharness; } > $(LOCK).new
+	mv $(LOCK).new $(LOCK)
+	rm -rf .lock-venv build
+	@echo "$(LOCK): $$(grep -c '==' $(LOCK)) pinned packages"
 
 ## The main job: naive vs safe under the note's own tests, one side-by-side race report.
 run: $(STAMP)
@@ -39,4 +59,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .lock-venv .pytest_cache .mypy_cache .ruff_cache

@@ -88,10 +88,10 @@ def analyze_run(
     promise = promise_from_json(run_info.get("promise"))
     if stream or (stream is None and should_stream(shard_paths(run_dir))):
         report = judged(check_streamed(run_dir, **options), promise)
-        write_report(run_dir, None, report, run_info=run_info, top=top)
+        write_report(run_dir, None, report, run_info=run_info, top=top, lease_given=lease_timeout)
         return report
     frame = load_history(run_dir)
     report = judged(check_history(frame, **options), promise)
-    write_report(run_dir, frame, report, run_info=run_info, top=top)
+    write_report(run_dir, frame, report, run_info=run_info, top=top, lease_given=lease_timeout)
     wait_for_cache()
     return report

@@ -1,5 +1,8 @@
 """`harness analyze RUN_DIR`: check a run's history and write its race report.
 
+``--junit FILE`` and ``--summary-md FILE`` add what a CI system reads
+(:mod:`harness.report.ci`).
+
 Exit codes (``harness.exitcodes``): 0 pass, 1 violations, 2 unreadable input or
 unknown verdict.
 """
@@ -10,10 +13,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from harness.analyze import analyze_run
-from harness.checks import Verdict
+from harness.analyze import analyze_run, read_run_info
+from harness.checks import CheckReport, Verdict
 from harness.errors import ConfigError
 from harness.exitcodes import ExitCode
+from harness.report.ci import junit_xml, summary_markdown
 
 
 def _positive(text: str) -> float:
@@ -56,6 +60,15 @@ def register(sub: Any) -> None:
         "(default: automatic when the shards exceed 1/4 of the available memory)",
     )
     mode.add_argument("--no-stream", dest="stream", action="store_false", help="never stream")
+    p.add_argument("--junit", type=Path, metavar="FILE", help="also write JUnit XML for CI")
+    p.add_argument(
+        "--summary-md", type=Path, metavar="FILE", help="also write a CI job summary (Markdown)"
+    )
+    p.add_argument(
+        "--report-url",
+        metavar="URL",
+        help="where the summary links the full report (default RUN_DIR/index.html)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -79,4 +92,27 @@ def run(args: argparse.Namespace) -> int:
     events, ops = report.metrics.get("events", 0), report.metrics.get("ops", 0)
     print(f"events: {events}, ops: {ops}")
     print(f"report: {args.run_dir / 'index.html'}")
+    write_ci_outputs(args, report)
     return ExitCode.of(report.verdict)
+
+
+def write_ci_outputs(args: argparse.Namespace, report: CheckReport) -> None:
+    """``--junit`` and ``--summary-md``, when asked for."""
+    if args.junit is None and args.summary_md is None:
+        return
+    run_info, name = read_run_info(args.run_dir), args.run_dir.resolve().name
+    if args.junit is not None:
+        _write(args.junit, junit_xml(report, run_info=run_info, name=name))
+    if args.summary_md is not None:
+        link = args.report_url or str(args.run_dir / "index.html")
+        _write(
+            args.summary_md,
+            summary_markdown(report, run_info=run_info, report_link=link, name=name),
+        )
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from exc

@@ -210,7 +210,8 @@ def _section(out: Path, plan: HuntPlan, result: SearchResult, facts: QueueFacts)
             f"The history checks on this run's events (`{kind}/report.md`): "
             f"{', '.join(seen) if seen else 'no violation in the history alone'}.",
             "",
-            "Regression test (paste into `tests/`; it fails while the race is there):",
+            "Regression test (paste into your `tests/`; it needs only qharness installed, whose "
+            "pytest plugin gives its fixtures; it fails while the race is there):",
             "",
             "```python",
             regression_test(plan.impl, kind, world, lease_timeout=lease),

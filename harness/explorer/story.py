@@ -5,7 +5,7 @@
 lettered in order of appearance, every janitor in the Janitor column, and the queue
 state as the queue itself reported it after the step. :func:`regression_test` writes a
 ready-to-paste pytest test that replays the literal steps and asserts the kind of
-violation is gone. Pure: no redis, no I/O.
+violation is gone (public names and the pytest plugin's fixtures only). Pure: no redis, no I/O.
 """
 
 from __future__ import annotations
@@ -90,7 +90,11 @@ def _cell(record: StepRecord) -> str:
 
 
 def regression_test(impl: str, kind: Kind, world: World, *, lease_timeout: float) -> str:
-    """Pytest source replaying the literal steps; fails while the violation is there."""
+    """Pytest source replaying the literal steps; fails while the violation is there.
+
+    It imports only :mod:`harness.testing` and takes the fixtures of qharness's pytest
+    plugin, so it runs unchanged in any project that installs qharness.
+    """
     setup = [str(s) for s in world.trace.steps(Stage.SETUP)]
     steps = [str(s) for s in world.trace.steps(Stage.SEARCH)]
     name = f"test_no_{kind}_{impl}".replace(":", "_").replace(".", "_")
@@ -98,8 +102,7 @@ def regression_test(impl: str, kind: Kind, world: World, *, lease_timeout: float
         [
             "import redis",
             "",
-            "from harness.explorer.machine import queue_factory",
-            "from harness.explorer.search import replay",
+            "from harness.testing import QueueFactoryMaker, findings_of, replay",
             "",
             f"SETUP = {setup!r}",
             "STEPS = [",
@@ -107,11 +110,13 @@ def regression_test(impl: str, kind: Kind, world: World, *, lease_timeout: float
             "]",
             "",
             "",
-            f"def {name}(redis_client: redis.Redis) -> None:",
+            f"def {name}(",
+            "    qharness_redis: redis.Redis, qharness_queue_factory: QueueFactoryMaker",
+            ") -> None:",
             f'    """Found by `harness hunt --impl {impl}`: {kind}."""',
-            f"    factory = queue_factory({impl!r}, lease_timeout={lease_timeout!r})",
-            "    world = replay(redis_client, factory, STEPS, setup=SETUP)",
-            f'    assert [f for f in world.findings if f.kind == "{kind}"] == []',
+            f"    factory = qharness_queue_factory({impl!r}, lease_timeout={lease_timeout!r})",
+            "    world = replay(qharness_redis, factory, STEPS, setup=SETUP)",
+            f'    assert findings_of(world, "{kind}") == []',
             "",
         ]
     )

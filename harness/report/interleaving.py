@@ -48,24 +48,36 @@ class Interleaving:
         return f'<table class="interleaving"><tr>{head}</tr>{body}</table>'
 
 
-def interleaving_table(frame: pd.DataFrame, task_id: str, event_indices: list[int]) -> str:
+def interleaving_table(
+    frame: pd.DataFrame, task_id: str, event_indices: list[int], *, alias: str | None = None
+) -> str:
     """The markdown table of one task's interleaving around ``event_indices``."""
-    return interleaving(frame, task_id, event_indices).markdown()
+    return interleaving(frame, task_id, event_indices, alias=alias).markdown()
 
 
-def interleaving(frame: pd.DataFrame, task_id: str, event_indices: list[int]) -> Interleaving:
+def shown_rows(frame: pd.DataFrame, task_id: str, event_indices: list[int]) -> list[int]:
+    """The frame rows an interleaving of the task shows (the timeline draws the same)."""
     every = _rows_of(frame, task_id, event_indices)
+    return sorted(_window(frame, every, event_indices)) if every else []
+
+
+def interleaving(
+    frame: pd.DataFrame, task_id: str, event_indices: list[int], *, alias: str | None = None
+) -> Interleaving:
+    """The table; the task is written as ``alias`` (e.g. ``t1``) when one is given."""
+    every = _rows_of(frame, task_id, event_indices)
+    name = alias or task_id
     if not every:  # e.g. an audit entry for an id the history never mentions
         return Interleaving(header=["Time", JANITOR, "Queue state"], rows=[], marked=[])
     shown = set(_window(frame, every, event_indices))
     sub = frame.iloc[every]
-    actors = _letters(frame.iloc[sorted(shown)])
-    producers = any(_role(p) == "Producer" for p in sub["process"].astype(str))
+    actors = letters(frame.iloc[sorted(shown)])
+    producers = any(role(p) == "Producer" for p in sub["process"].astype(str))
     header = ["Time", *(["Producer"] if producers else [])]
-    header += [f"{role} {letter}" for letter, role in actors.values()]
+    header += [f"{kind} {letter}" for letter, kind in actors.values()]
     header += [JANITOR, "Queue state"]
     columns = {process: i + 1 + producers for i, process in enumerate(actors)}
-    state = _QueueState(task_id)
+    state = _QueueState(name)
     t0 = int(frame["time_ns"].to_numpy()[min(shown)])
     out: list[list[str]] = []
     marked: list[bool] = []
@@ -78,8 +90,8 @@ def interleaving(frame: pd.DataFrame, task_id: str, event_indices: list[int]) ->
             continue
         line = [""] * len(header)
         line[0] = f"+{(to_int(event.time_ns) - t0) / 1e6:.1f} ms"
-        shared = 1 if _role(process) == "Producer" else len(header) - 2
-        line[columns.get(process, shared)] = _describe(event, task_id)
+        shared = 1 if role(process) == "Producer" else len(header) - 2
+        line[columns.get(process, shared)] = _describe(event, name)
         line[-1] = text
         out.append(line)
         marked.append(int(index) in event_indices)
@@ -113,16 +125,16 @@ def _window(frame: pd.DataFrame, rows: list[int], event_indices: list[int]) -> l
     return span
 
 
-def _letters(sub: pd.DataFrame) -> dict[str, tuple[str, str]]:
+def letters(sub: pd.DataFrame) -> dict[str, tuple[str, str]]:
     """Non-janitor processes, lettered in order of appearance, with their role."""
     actors: dict[str, tuple[str, str]] = {}
     for process in sub["process"].astype(str):
-        if process not in actors and _role(process) not in ("Janitor", "Producer"):
-            actors[process] = (string.ascii_uppercase[len(actors) % 26], _role(process))
+        if process not in actors and role(process) not in ("Janitor", "Producer"):
+            actors[process] = (string.ascii_uppercase[len(actors) % 26], role(process))
     return actors
 
 
-def _role(process: str) -> str:
+def role(process: str) -> str:
     """``worker-17@host:pid`` -> ``Worker``."""
     return process.split("@")[0].split("-")[0].capitalize() or "Actor"
 

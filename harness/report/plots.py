@@ -1,7 +1,9 @@
 """The report's PNG plots (matplotlib, Agg): throughput, latency, backlog, faults.
 
 Everything is binned with numpy first, so a 10-million-event run plots in about the
-time of a small one. Latency quantiles use at most ``SAMPLE`` ops (seeded sample).
+time of a small one. latency.png shows every op's latency as a point coloured by its
+outcome (ok / fail / info) beside the per-operation p50 and p99 lines; both use at
+most ``SAMPLE`` ops (a seeded sample).
 """
 
 from __future__ import annotations
@@ -117,14 +119,7 @@ def plot_all(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
             windows,
             {"claims": line.of(masks["claim"]), "completions": line.of(masks["complete"])},
         ),
-        _plot(
-            out_dir / "latency.png",
-            "Latency quantiles per operation",
-            "ms",
-            line,
-            windows,
-            _latency_series(frame, line),
-        ),
+        _latency_plot(out_dir / "latency.png", frame, line, windows),
         _plot(
             out_dir / "backlog.png",
             "Backlog: pending and processing",
@@ -161,11 +156,60 @@ def _plot(
     return path
 
 
-def _latency_series(frame: pd.DataFrame, line: Timeline) -> dict[str, np.ndarray]:
+OUTCOME_COLOURS = {"ok": "tab:green", "fail": "tab:orange", "info": "tab:red"}
+
+
+def _latency_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Paired ops' invoke rows (at most ``SAMPLE``, a seeded sample)."""
     invokes = _is(frame, "type", "invoke") & (frame["latency_ns"].to_numpy() >= 0)
     rows = np.flatnonzero(invokes)
     if len(rows) > SAMPLE:
         rows = np.sort(np.random.default_rng(0).choice(rows, SAMPLE, replace=False))
+    return rows
+
+
+def _latency_plot(
+    path: Path, frame: pd.DataFrame, line: Timeline, windows: list[tuple[float, float, str]]
+) -> Path:
+    """Every op's latency as a point coloured by outcome, beside the quantile lines."""
+    fig, (points, lines) = plt.subplots(
+        1, 2, figsize=(12, 3.4), dpi=100, sharey=True, gridspec_kw={"width_ratios": [1, 1]}
+    )
+    try:
+        rows = _latency_rows(frame)
+        ms = frame["latency_ns"].to_numpy()[rows] / 1e6
+        outcome = frame["outcome"].astype(str).to_numpy()[rows]
+        for name, colour in OUTCOME_COLOURS.items():
+            chosen = outcome == name
+            if chosen.any():
+                rare = name != "ok"  # failures and unknowns drawn larger, on top
+                points.scatter(line.seconds[rows][chosen], ms[chosen], s=12 if rare else 3,
+                               alpha=0.85 if rare else 0.4, color=colour, zorder=3 if rare else 2,
+                               label=f"{name} ({int(chosen.sum()):,})",
+                               rasterized=True, linewidths=0)  # fmt: skip
+        for n, (label, values) in enumerate(_latency_series(frame, line, rows).items()):
+            lines.plot(line.x, values, label=label, linewidth=1.2, color=f"C{n // 2}",
+                       linestyle="-" if label.endswith("p50") else "--")  # fmt: skip
+        for ax, title in ((points, "Every operation's latency, by outcome"),
+                          (lines, "Latency quantiles per operation")):  # fmt: skip
+            _shade(ax, windows)
+            ax.set_title(title)
+            ax.set_xlabel("seconds since the first event")
+        if points.has_data():
+            points.legend(loc="upper right", fontsize="small", markerscale=2)
+        if lines.has_data():
+            lines.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
+        points.set_ylabel("ms")
+        if len(ms) and (ms > 0).all():
+            points.set_yscale("log")
+        fig.tight_layout()
+        fig.savefig(path)
+    finally:
+        plt.close(fig)
+    return path
+
+
+def _latency_series(frame: pd.DataFrame, line: Timeline, rows: np.ndarray) -> dict[str, np.ndarray]:
     ops = pd.DataFrame(
         {
             "f": frame["f"].cat.codes.to_numpy()[rows],

@@ -17,14 +17,17 @@ import orjson
 import pandas as pd
 
 from harness.checks.verdicts import CheckReport
+from harness.report import timeline
 from harness.report.interleaving import interleaving
 from harness.report.ledger import LedgerRow, anchor, claims_ledger
 from harness.report.plots import plot_all
 from harness.report.render import Example, Page, html_page, markdown
+from harness.report.summary import run_summary
 
 logger = logging.getLogger(__name__)
 
 TOP = 5
+SHORT = 8  # task ids up to this long are shown as they are, not aliased
 
 
 def violations_json(report: CheckReport) -> dict[str, Any]:
@@ -47,21 +50,34 @@ def write_report(
     *,
     run_info: dict[str, Any],
     top: int = TOP,
+    lease_given: float | None = None,
 ) -> None:
     """Write every report file into ``run_dir`` (which must exist).
 
     Without the ``frame`` (a streamed analysis) the pages have no plots or interleavings.
+    ``lease_given`` is the ``--lease-timeout`` the checks were given, if any (the
+    header says where the lease came from).
     """
     ledger = claims_ledger(report)
     plots = [] if frame is None else [p.name for p in plot_all(frame, run_dir)]
     _dump(run_dir / "violations.json", violations_json(report))
     _dump(run_dir / "summary.json", _summary(report, ledger, plots, run_info))
+    lease = lease_given if lease_given is not None else run_info.get("lease_timeout")
+    examples, aliases = (
+        ({}, {})
+        if frame is None  # a streamed analysis: no whole frame to draw from
+        else _examples(
+            run_dir, frame, report, top, lease if isinstance(lease, int | float) else None
+        )
+    )
     page = Page(
         report=report,
         ledger=ledger,
         plots=plots,
         run_info=run_info,
-        examples={} if frame is None else _examples(frame, report, top),
+        summary=run_summary(frame, report, run_info, lease_given=lease_given),
+        examples=examples,
+        aliases=aliases,
     )
     (run_dir / "report.md").write_text(markdown(page))
     (run_dir / "index.html").write_text(html_page(page))
@@ -93,11 +109,34 @@ def _summary(
     }
 
 
-def _examples(frame: pd.DataFrame, report: CheckReport, top: int) -> dict[str, list[Example]]:
+def task_aliases(report: CheckReport, top: int) -> dict[str, str]:
+    """``t1``, ``t2``… for the tasks the report shows, in order of appearance.
+
+    Short ids (every shown id at most ``SHORT`` characters) are kept as they are.
+    """
+    shown = [v.task_id for r in report.results.values() for v in r.violations[:top]]
+    ordered = list(dict.fromkeys(shown))
+    if all(len(task) <= SHORT for task in ordered):
+        return {task: task for task in ordered}
+    return {task: f"t{n}" for n, task in enumerate(ordered, start=1)}
+
+
+def _examples(
+    run_dir: Path, frame: pd.DataFrame, report: CheckReport, top: int, lease: float | None
+) -> tuple[dict[str, list[Example]], dict[str, str]]:
+    aliases = task_aliases(report, top)
     out: dict[str, list[Example]] = {}
     for kind, result in report.results.items():
-        out[kind] = [
-            (anchor(kind, n), v, interleaving(frame, v.task_id, v.events))
-            for n, v in enumerate(result.violations[:top], start=1)
-        ]
-    return out
+        out[kind] = []
+        for n, v in enumerate(result.violations[:top], start=1):
+            name, alias = anchor(kind, n), aliases[v.task_id]
+            pic = timeline.picture(frame, v.task_id, v.events, alias=alias, lease_timeout=lease)
+            png, svg = "", ""  # no events of the task (e.g. an audit finding): no picture
+            if pic.lanes:
+                png = f"timeline-{name}.png"
+                svg = timeline.save(pic, run_dir / png)
+            table = interleaving(frame, v.task_id, v.events, alias=alias)
+            out[kind].append(
+                Example(anchor=name, violation=v, alias=alias, table=table, png=png, svg=svg)
+            )
+    return out, {task: alias for task, alias in aliases.items() if task != alias}

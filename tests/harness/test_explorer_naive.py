@@ -136,7 +136,7 @@ def test_the_generated_regression_test_replays_the_race(redis_client: redis.Redi
     assert [f.kind for f in world.findings][:1] == [Kind.LOST]
     test = namespace["test_no_lost_naive"]
     try:
-        test(redis_client)  # type: ignore[operator]
+        test(redis_client, queue_factory)  # type: ignore[operator]
     except AssertionError:
         pass
     else:

@@ -22,7 +22,9 @@ def test_hunt_naive_finds_races_and_writes_the_report(tmp_path: Path) -> None:
     report = (out / "report.md").read_text()
     assert "| Time | Worker A |" in report
     assert "| Janitor | Queue state |" in report
-    assert "def test_no_lost_naive(redis_client" in report
+    signature = "def test_no_lost_naive(\n    qharness_redis: redis.Redis, qharness_queue_factory"
+    assert signature in report
+    assert "from harness.testing import QueueFactoryMaker, findings_of, replay" in report
     assert "Promise judged against: **exactly-once-completion**" in report
     run = json.loads((out / "lost" / "run.json").read_text())
     assert run["promise"]["kind"] == "exactly-once-completion"
