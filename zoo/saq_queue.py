@@ -105,6 +105,10 @@ class SaqQueue:
 
     name = "saq"
     decode_responses = False
+    # A key is unique only while its job is incomplete: enqueueing a finished job's key runs
+    # it again, as saq intends. So one id submitted twice may be two tasks (contract §3's
+    # idempotent submit does not hold), and the explorer must not call that a resurrection.
+    idempotent_submit = False
     status_map: Mapping[str, TaskStatus] = {
         "queued+queued": TaskStatus.PENDING,
         "active+active": TaskStatus.PROCESSING,

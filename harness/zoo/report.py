@@ -78,7 +78,8 @@ def _matrix(trials: list[Trial]) -> list[str]:
         "|---|---|" + "---|" * len(kinds),
     ]
     for trial in trials:
-        name = f"{trial.library} " + " ".join(f"{k} {v}" for k, v in trial.versions.items())
+        # "rq 2.12.0, redis 8.1.0" (the library's own name is its first version's)
+        name = ", ".join(f"{k} {v}" for k, v in trial.versions.items()) or trial.library
         if not trial.available:
             rows.append(f"| {trial.library} | not available: {trial.reason} |" + " |" * len(kinds))
             continue

@@ -48,11 +48,16 @@ def _download_schema(into: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def junit_schema(pytestconfig: pytest.Config) -> xmlschema.XMLSchema:
-    assert pytestconfig.cache is not None
-    cached = pytestconfig.cache.mkdir("junit-schema") / f"junit-10-{pytest.__version__}.xsd"
+def junit_schema(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
+) -> xmlschema.XMLSchema:
+    # pytest's cache when it is on (kept between runs); a session temp dir under -p no:cacheprovider
+    cache = getattr(pytestconfig, "cache", None)
+    home = cache.mkdir("junit-schema") if cache is not None else tmp_path_factory.mktemp("xsd")
+    cached = home / f"junit-10-{pytest.__version__}.xsd"
     if not cached.exists():
-        scratch = pytestconfig.cache.mkdir(f"junit-schema-{os.getpid()}")
+        scratch = home / f"scratch-{os.getpid()}"
+        scratch.mkdir()
         _download_schema(scratch).replace(cached)  # atomic: xdist workers may race here
         shutil.rmtree(scratch)
     return xmlschema.XMLSchema(str(cached))

@@ -105,4 +105,4 @@ def test_the_printed_regression_test_fails_while_the_race_is_there(
     test = namespace["test_no_lost_naive"]
     assert callable(test)
     with pytest.raises(AssertionError):
-        test(redis_client)  # the naive queue still loses the task
+        test(redis_client, queue_factory)  # the naive queue still loses the task
