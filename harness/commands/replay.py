@@ -23,8 +23,7 @@ from typing import Any
 import redis
 
 from harness.analyze import read_run_info
-from harness.commands.verify import EXIT_INTERRUPTED, EXIT_PASS, EXIT_VIOLATION
-from harness.errors import ConfigError
+from harness.exitcodes import ExitCode
 from harness.explorer.actors import Action
 from harness.explorer.machine import queue_factory
 from harness.explorer.oracle import Target
@@ -32,7 +31,6 @@ from harness.redis_server import redis_for
 from harness.verify.engine import Bounds, Verifier, VerifyResult
 from harness.verify.replay import Program, ProgramPolicy, program_of, read_violation
 from harness.verify.story import tell
-from reference_queue.errors import UnknownImplError
 
 # The steps a replay takes: the program's ops, their round trips, crashes, the clock.
 REPLAY_ACTIONS = (
@@ -79,10 +77,7 @@ def run(args: argparse.Namespace) -> int:
     info = read_run_info(args.run_dir)
     impl = args.impl or str(info.get("impl", ""))
     lease = float(info.get("lease_timeout") or 30.0)
-    try:
-        factory = queue_factory(impl, lease_timeout=lease)
-    except UnknownImplError as exc:
-        raise ConfigError(f"--impl {impl!r}: {exc}") from exc
+    factory = queue_factory(impl, lease_timeout=lease)  # a bad --impl: ConfigError, exit 2
     program = program_of(args.run_dir, violation)
     bounds = bounds_for(program, args.depth, args.budget)
     print(f"replaying {args.violation} ({program.kind} on {program.task_id}): "
@@ -101,8 +96,8 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out or args.run_dir / f"replay-{args.violation}.md"
     out.write_text(text + "\n")
     if outcome.interrupted:
-        return EXIT_INTERRUPTED
-    return EXIT_VIOLATION if outcome.found else EXIT_PASS
+        return ExitCode.INTERRUPTED
+    return ExitCode.VIOLATIONS if outcome.found else ExitCode.PASS
 
 
 def _text(

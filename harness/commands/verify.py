@@ -25,14 +25,12 @@ import redis
 
 from harness.checks.verdicts import Kind
 from harness.errors import ConfigError
+from harness.exitcodes import ExitCode
 from harness.explorer.machine import queue_factory
 from harness.explorer.oracle import Target
 from harness.redis_server import redis_for
 from harness.verify.engine import Bounds, Progress, Verifier
 from harness.verify.story import tell, verdict_line
-from reference_queue.errors import UnknownImplError
-
-EXIT_PASS, EXIT_VIOLATION, EXIT_UNKNOWN, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def register(sub: Any) -> None:
@@ -87,10 +85,7 @@ def bounds_from(args: argparse.Namespace) -> Bounds:
 
 def run(args: argparse.Namespace) -> int:
     bounds = bounds_from(args)
-    try:
-        factory = queue_factory(args.impl, lease_timeout=args.lease_timeout)
-    except UnknownImplError as exc:
-        raise ConfigError(str(exc)) from exc
+    factory = queue_factory(args.impl, lease_timeout=args.lease_timeout)  # bad --impl: exit 2
     with redis_for() as url:
         client = redis.Redis.from_url(url, decode_responses=True)
         try:
@@ -111,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
         args.out.write_text("\n".join([f"# `harness verify --impl {args.impl}`", "",
                                        verdict_line(outcome), "", *stories]))  # fmt: skip
     if outcome.interrupted:
-        return EXIT_INTERRUPTED
-    return EXIT_VIOLATION if outcome.found else EXIT_PASS
+        return ExitCode.INTERRUPTED
+    return ExitCode.VIOLATIONS if outcome.found else ExitCode.PASS
 
 
 def _progress(p: Progress) -> None:
