@@ -41,6 +41,7 @@ class VerifyWorld(World):
     ) -> None:
         super().__init__(queue, clock, config)
         self.reader = reader
+        self.clock_start = clock.now()  # the fingerprint recognises times by it
         self.state: RedisState = reader.read()
         # Keys to put back in the same round trip as the next read (see ``rewind``).
         self.rewind_to: Dumped | None = None
@@ -62,8 +63,8 @@ class VerifyWorld(World):
 
 
 def derived_views(state: RedisState, keys: Keys, task_ids: list[str]) -> dict[str, TaskView | None]:
-    pending = state.contents.get(keys.pending.encode(), [])
-    processing = set(state.contents.get(keys.processing.encode(), [])[::2])
+    pending = state.contents.get(keys.pending.encode(), ())
+    processing = set(state.contents.get(keys.processing.encode(), ())[::2])
     views: dict[str, TaskView | None] = {}
     for task_id in task_ids:
         flat = state.contents.get(keys.task(task_id).encode())
@@ -110,6 +111,7 @@ class Light:
         world._views = dict(self.views) if self.views is not None else None
         world.state = self.state
         world.history, world.trace, world.findings = HistoryLog(), Trace(), []
+        world.forget_options()
 
 
 def _actor_copy(actor: Actor) -> Actor:
