@@ -93,7 +93,7 @@ class Light:
     @classmethod
     def of(cls, world: VerifyWorld) -> Light:
         return cls(
-            model=copy.deepcopy(world.model),
+            model=world.model.copy(),
             actors={name: _actor_copy(a) for name, a in world.actors.items()},
             submitted=tuple(world.submitted),
             now=world.clock.now(),
@@ -103,7 +103,7 @@ class Light:
         )
 
     def put_back(self, world: VerifyWorld) -> None:
-        world.model = copy.deepcopy(self.model)
+        world.model = self.model.copy()
         world.actors = {name: _actor_copy(a) for name, a in self.actors.items()}
         world.submitted = list(self.submitted)
         world.clock._now = self.now  # the explorer's own ManualClock: set, not advanced
