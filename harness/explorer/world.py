@@ -76,9 +76,6 @@ class World:
         self.submitted: list[str] = []
         self._seq = 0
         self._views: dict[str, TaskView | None] | None = None
-        # ``options`` per kind of step, until the next step changes the actors (the
-        # machine asks for every kind twice per step: its precondition and its rule).
-        self._options: dict[Action, list[Step]] = {}
         actors = [Actor(name=w, role=Role.WORKER) for w in worker_names(config)]
         actors += [Actor(name=j, role=Role.JANITOR) for j in janitor_names(config)]
         actors += [
@@ -93,15 +90,7 @@ class World:
 
     def options(self, action: Action) -> list[Step]:
         """Every step of this kind some actor could take now, in a stable order."""
-        known = self._options.get(action)
-        if known is None:
-            known = [step for name in self.names for step in self.steps_for(name, action)]
-            self._options[action] = known
-        return list(known)
-
-    def forget_options(self) -> None:
-        """Call after changing the actors or the submitted ids other than by ``perform``."""
-        self._options.clear()
+        return [step for name in self.names for step in self.steps_for(name, action)]
 
     def steps_for(self, name: str, action: Action) -> list[Step]:
         """The steps of this kind the named actor could take now (the drain's own
@@ -157,7 +146,6 @@ class World:
 
     def perform(self, step: Step) -> list[Finding]:
         """Do one step; return the findings it exposed (also recorded in the trace)."""
-        self._options.clear()
         effect = self._dispatch(step)
         # A clock jump or a crash sends nothing to Redis: the last views still hold.
         quiet = step.action in (Action.ADVANCE, Action.CRASH) and self._views is not None

@@ -111,7 +111,6 @@ class Light:
         world._views = dict(self.views) if self.views is not None else None
         world.state = self.state
         world.history, world.trace, world.findings = HistoryLog(), Trace(), []
-        world.forget_options()
 
 
 def _actor_copy(actor: Actor) -> Actor:
