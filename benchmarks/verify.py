@@ -9,6 +9,13 @@
 3. The reductions: distinct states, expanded states and steps of the plain search,
    the visited set alone, and visited set + reductions, on naive at a small depth
    (same states and violations by construction; the test suite asserts it).
+4. The abstractions (``harness.verify.fingerprint``): the search with exact states
+   against the search with every abstraction, on safe and naive at a small depth: the
+   states each tells apart and the steps each takes; both record the abstract states
+   they reach, which must be the same set (the test suite asserts it too).
+
+Every search reports wall seconds and this process's CPU seconds (the embedded Redis
+server's CPU is not included), with the load average before and after.
 
     python -m benchmarks.verify [--safe-budget 600] [--safe-depth 10]
 
@@ -21,6 +28,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +40,7 @@ from harness.explorer.machine import queue_factory
 from harness.explorer.oracle import Target
 from harness.redis_server import redis_for
 from harness.verify.engine import Bounds, Verifier, VerifyResult
+from harness.verify.fingerprint import EXACT, FULL
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out" / "verify.json"
@@ -44,17 +54,24 @@ RACES: dict[str, Target] = {
 }
 
 
+CPU: dict[int, float] = {}  # id(result) -> CPU seconds of its search
+
+
 def search(client: redis.Redis, impl: str, bounds: Bounds) -> VerifyResult:
     verifier = Verifier(client, queue_factory(impl), bounds)
+    began = time.process_time()
     try:
-        return verifier.run()
+        outcome = verifier.run()
     finally:
         verifier.close()
+    CPU[id(outcome)] = time.process_time() - began
+    return outcome
 
 
 def figures(outcome: VerifyResult) -> dict[str, Any]:
     elapsed = outcome.elapsed_s
     return {
+        "cpu_seconds": round(CPU.get(id(outcome), 0.0), 1),
         "depth_done": outcome.depth_done,
         "states": len(outcome.seen),
         "expanded": outcome.expanded,
@@ -68,8 +85,10 @@ def figures(outcome: VerifyResult) -> dict[str, Any]:
 
 def safe_depth(client: redis.Redis, depth: int, budget: float) -> dict[str, Any]:
     bounds = Bounds(workers=2, janitors=2, tasks=2, depth=depth, budget_s=budget)
+    load = os.getloadavg()
     outcome = search(client, "safe", bounds)
     out = figures(outcome) | {"violations": [str(c.target.label()) for c in outcome.found]}
+    out |= {"loadavg_before": load, "loadavg_after": os.getloadavg()}
     print(f"safe 2W 2J 2T: {out}", flush=True)
     return out
 
@@ -102,6 +121,24 @@ def reductions(client: redis.Redis, depth: int) -> dict[str, Any]:
     return out
 
 
+def abstractions(client: redis.Redis) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for impl, depth in (("safe", 5), ("naive", 6)):
+        small = Bounds(tasks=2, depth=depth, stop_at_first=False)
+        exact = search(client, impl, replace(small, abstraction=EXACT, seen_as=FULL))
+        merged = search(client, impl, replace(small, abstraction=FULL))
+        exact_states = search(client, impl, replace(small, abstraction=EXACT))
+        out[impl] = {
+            "depth": depth,
+            "exact": figures(exact_states) | {"violating": exact_states.violating},
+            "abstracted": figures(merged) | {"violating": merged.violating},
+            "same_abstract_states": exact.seen == merged.seen,
+            "same_violations": exact.violating == merged.violating,
+        }
+        print(f"{impl} depth {depth} exact vs abstracted: {out[impl]}", flush=True)
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--safe-budget", type=float, default=600.0)
@@ -114,6 +151,7 @@ def main() -> int:
         report = {
             "naive_races": naive_races(client, args.race_depth),
             "reductions": reductions(client, args.reduction_depth),
+            "abstractions": abstractions(client),
             "safe": safe_depth(client, args.safe_depth, args.safe_budget),
             "loadavg": os.getloadavg(),
         }

@@ -46,6 +46,12 @@ defaults the harness assumes when they are absent):
     without idempotent submit sets it to ``False``: a second submit of one id is then a
     second task, so the explorer never resubmits an id to it (what follows would be the
     caller's duplicate, not the queue's race).
+``write_only: Mapping[str, tuple[str, ...]] = {}``
+    Hash fields the queue's operations write and never read back (timestamps kept for
+    people, a result), by key pattern (``fnmatch``, the full key name): e.g.
+    ``{"task:*": ("created_at", "result")}``. ``harness verify`` leaves them out of a
+    state's fingerprint, so states that differ only there are explored once; sound
+    exactly when the declaration is true (nothing the queue does depends on them).
 """
 
 from __future__ import annotations
@@ -237,6 +243,7 @@ _DEFAULTS: dict[str, Any] = {
     "time_sources": {},
     "promise": Promise(),
     "idempotent_submit": True,
+    "write_only": {},
 }
 
 

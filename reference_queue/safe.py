@@ -96,6 +96,17 @@ class SafeQueue:
         self.keys = keys or Keys()
         self._scripts = {name: self._script(name) for name in SCRIPTS}
 
+    @property
+    def write_only(self) -> dict[str, tuple[str, ...]]:
+        """Fields no script reads back (``harness.contract``): the scripts read a record's
+        status, token, worker_id, attempts and payload; deadlines come from the
+        processing set's scores, never from ``lease_expires_at``; nothing reads a
+        worker's ``last_active``."""
+        records = ("created_at", "claimed_at", "lease_expires_at", "completed_at", "failed_at",
+                   "result", "error")  # fmt: skip
+        prefix = self.keys.prefix
+        return {f"{prefix}task:*": records, f"{prefix}worker:*": ("last_active",)}
+
     def _script(self, name: str) -> Script:
         return self.redis.register_script(script_source(name))
 

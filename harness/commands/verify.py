@@ -2,7 +2,7 @@
 
     harness verify --impl naive|safe|module:Class [--workers 2] [--janitors 2]
                    [--tasks 2] [--depth 6] [--kind KIND[/OP] ...] [--lease-timeout S]
-                   [--out FILE] [--no-cache] [--no-reduce]
+                   [--out FILE] [--no-cache] [--no-reduce] [--exact]
 
 Starts its own embedded Redis (``REDIS_URL`` overrides) and searches breadth-first
 (``harness.verify.engine``). Prints either "no violation in all K distinct states up to
@@ -10,7 +10,10 @@ depth N (...)" or each target's shortest counterexample as the note's table with
 pasteable regression test (to ``--out`` as well, when given). ``--kind`` narrows what
 counts as a violation (repeatable: the search goes on until each has a counterexample;
 ``KIND/OP`` also requires the step that exposed it, e.g. ``resurrection/rescue``).
-Progress (states/s, frontier) goes to stderr. Exit 0 none, 1 violation, 2 bad input,
+States are counted up to the fingerprint's abstractions (interchangeable workers and
+janitors, times relative to now, what the queue declares write-only:
+``harness.verify.fingerprint``); ``--exact`` tells every state apart (slower, same
+verdicts). Progress (states/s, frontier) goes to stderr. Exit 0 none, 1 violation, 2 bad input,
 130 interrupted (after saying how far it got).
 """
 
@@ -30,6 +33,7 @@ from harness.explorer.machine import queue_factory
 from harness.explorer.oracle import Target
 from harness.redis_server import redis_for
 from harness.verify.engine import Bounds, Progress, Verifier
+from harness.verify.fingerprint import EXACT, FULL
 from harness.verify.story import tell, verdict_line
 
 
@@ -50,6 +54,9 @@ def register(sub: Any) -> None:
     p.add_argument("--out", type=Path, help="also write the report (markdown) here")
     p.add_argument("--no-cache", action="store_true", help="no visited set (plain search)")
     p.add_argument("--no-reduce", action="store_true", help="no partial-order reduction")
+    p.add_argument(
+        "--exact", action="store_true", help="no abstraction: tell every state apart (slower)"
+    )
     p.set_defaults(handler=run)
 
 
@@ -80,6 +87,7 @@ def bounds_from(args: argparse.Namespace) -> Bounds:
         targets=targets,
         cache=not args.no_cache,
         reduce=not args.no_reduce,
+        abstraction=EXACT if args.exact else FULL,
     )
 
 

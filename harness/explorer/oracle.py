@@ -22,7 +22,7 @@ injected clock (``now``) for leases. Pure: no redis, no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from harness.checks.verdicts import Kind
@@ -100,6 +100,31 @@ class Model:
         self.lease_timeout = lease_timeout
         self.tasks: dict[str, TaskModel] = {}
         self.leases: dict[str, list[Lease]] = {}  # worker id -> its leases, oldest first
+
+    def copy(self) -> Model:
+        """A deep copy (a task's owner stays the same object as the worker's lease), without
+        ``copy.deepcopy``'s generic walk: the verifier copies the model for every state."""
+        twin = Model(self.lease_timeout)
+        leases: dict[int, Lease] = {}
+
+        def lease(old: Lease) -> Lease:
+            new = leases.get(id(old))
+            if new is None:
+                new = leases[id(old)] = replace(old)
+            return new
+
+        twin.leases = {worker: [lease(x) for x in held] for worker, held in self.leases.items()}
+        twin.tasks = {
+            task_id: TaskModel(
+                phase=task.phase,
+                owner=None if task.owner is None else lease(task.owner),
+                superseded_seq=task.superseded_seq,
+                completions=list(task.completions),
+                failures=task.failures,
+            )
+            for task_id, task in self.tasks.items()
+        }
+        return twin
 
     # ---- observations of ops ---------------------------------------------------------
 

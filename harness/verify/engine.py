@@ -37,8 +37,8 @@ from harness.explorer.machine import QueueFactory
 from harness.explorer.oracle import Finding, Target
 from harness.explorer.trace import Stage
 from harness.explorer.world import PRODUCER, World, WorldConfig
-from harness.verify.fingerprint import RedisReader, fingerprint
-from harness.verify.reduction import FIRST, child_sleep, first_idle_janitor_only
+from harness.verify.fingerprint import EXACT, FULL, Abstraction, Print, RedisReader, fingerprint
+from harness.verify.reduction import FIRST, child_sleep, first_idle_janitor_only, relabel
 from harness.verify.snapshot import Snapshot, quiet, restore, take
 from harness.verify.stepping import Light, VerifyWorld
 
@@ -69,6 +69,11 @@ class Bounds:
     stop_at_first: bool = True  # stop once every target has a counterexample
     budget_s: float | None = None  # give up (``timed_out``) after this many seconds
     cheap_undo: bool = True  # False: every sibling from a full restore (for tests)
+    # Which states count as the same (``fingerprint.py``); a replay's policy uses EXACT.
+    abstraction: Abstraction = FULL
+    # Record ``seen`` under another abstraction than the search's own (for tests: the
+    # search with EXACT must reach the very states the abstracted one reaches).
+    seen_as: Abstraction | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,6 +116,7 @@ class Node:
     anchor: int  # the state after path[:anchor] has a snapshot
     asleep: frozenset[Step] = frozenset()
     only: frozenset[Step] | None = None  # a re-expansion: just these transitions
+    twins: frozenset[str] = frozenset()  # actors whose steps mirror another's here
 
 
 class Policy(Protocol):
@@ -203,10 +209,9 @@ class Verifier:
         world.stage = Stage.SEARCH
         self.result.setup = world.trace.steps(Stage.SETUP)
         self.snapshots[()] = take(world)
-        root_fp = self._fingerprint(())
-        self.result.seen.add(root_fp)
-        self.visited[root_fp] = frozenset()
-        return Node(path=(), anchor=0)
+        root = self._fingerprint(())
+        self.visited[root.digest] = frozenset()
+        return Node(path=(), anchor=0, twins=root.twins if self.bounds.reduce else frozenset())
 
     def _forget(self, frontier: list[Node]) -> None:
         """Drop the snapshots no node of the next level is restored from."""
@@ -221,8 +226,9 @@ class Verifier:
         for step in node.path[node.anchor :]:
             self.world.perform(step)
 
-    def enabled(self) -> list[Step]:
-        """Every step some actor can take now, clock first, then crashes."""
+    def enabled(self, twins: frozenset[str] = frozenset()) -> list[Step]:
+        """Every step some actor can take now, clock first, then crashes; none of the
+        ``twins`` (actors whose every step mirrors another actor's, see ``Print``)."""
         order = [a for a in FIRST if a in self.bounds.actions]
         order += [a for a in self.bounds.actions if a not in FIRST]
         out: list[Step] = []
@@ -231,7 +237,8 @@ class Verifier:
                 out.append(step)
                 if action is Action.FAIL:
                     out.append(replace(step, retry=True))
-        if self.bounds.reduce and self.policy is None:  # a policy tells janitors apart
+        if self.bounds.reduce and self.policy is None:  # a policy tells actors apart
+            out = [s for s in out if s.actor not in twins]
             return first_idle_janitor_only(self.world, out)
         return out
 
@@ -239,7 +246,7 @@ class Verifier:
         """Take every step out of ``node``; True when a counterexample was found."""
         self._restore(node)
         self.result.expanded += 1
-        steps = self.enabled()
+        steps = self.enabled(node.twins)
         if self.policy is not None:
             steps = self.policy.allowed(self.world, node.path, steps)
         todo = [s for s in steps if s not in node.asleep]
@@ -274,7 +281,6 @@ class Verifier:
         if found and self._judge(path, found) and bounds.stop_at_first:
             return True
         fp = self._fingerprint(path)
-        self.result.seen.add(fp)
         asleep = child_sleep(node.asleep, explored, step) if bounds.reduce else frozenset()
         child = self._child(fp, path, node, asleep)
         if child is not None and len(path) < bounds.depth:
@@ -283,12 +289,19 @@ class Verifier:
             following.append(child)
         return False
 
-    def _fingerprint(self, path: tuple[Step, ...]) -> bytes:
-        """Janitors are interchangeable unless a policy tells them apart."""
+    def _fingerprint(self, path: tuple[Step, ...]) -> Print:
+        """The state's print under the search's abstraction (EXACT under a policy,
+        which tells actors apart); recorded in ``seen``."""
+        world, bounds = self.world, self.bounds
         if self.policy is None:
-            return fingerprint(self.world, self.world.state.canonical)
-        key = self.policy.key(path)
-        return fingerprint(self.world, self.world.state.canonical, key, symmetric=False)
+            found = fingerprint(world, world.state, abstraction=bounds.abstraction)
+        else:
+            found = fingerprint(world, world.state, self.policy.key(path), abstraction=EXACT)
+        if bounds.seen_as is None or self.policy is not None:
+            self.result.seen.add(found.digest)
+        else:
+            self.result.seen.add(fingerprint(world, world.state, abstraction=bounds.seen_as).digest)
+        return found
 
     def _judge(self, path: tuple[Step, ...], found: list[Finding]) -> bool:
         """Record counterexamples; True once every target has one."""
@@ -307,20 +320,32 @@ class Verifier:
         return len(result.found) == len(self.bounds.targets)
 
     def _child(
-        self, fp: bytes, path: tuple[Step, ...], parent: Node, asleep: frozenset[Step]
+        self, fp: Print, path: tuple[Step, ...], parent: Node, asleep: frozenset[Step]
     ) -> Node | None:
-        """The node to expand for this arrival, or None when it adds nothing."""
+        """The node to expand for this arrival, or None when it adds nothing.
+
+        The visited set keeps sleep sets in the representative's names (``fp.labels``):
+        a state met again under other actor names compares like with like."""
         anchor = len(path) if quiet(self.world) else parent.anchor
+        twins = fp.twins if self.bounds.reduce else frozenset()
         if not self.bounds.cache:
-            return Node(path=path, anchor=anchor, asleep=asleep)
-        before = self.visited.get(fp)
+            return Node(path=path, anchor=anchor, asleep=asleep, twins=twins)
+        named = relabel(asleep, fp.labels)
+        before = self.visited.get(fp.digest)
         if before is None:
-            self.visited[fp] = asleep
-            return Node(path=path, anchor=anchor, asleep=asleep)
-        if before <= asleep:
+            self.visited[fp.digest] = named
+            return Node(path=path, anchor=anchor, asleep=asleep, twins=twins)
+        if before <= named:
             return None  # expanded (or queued) with no more asleep than now
-        self.visited[fp] = before & asleep
-        return Node(path=path, anchor=anchor, asleep=before & asleep, only=before - asleep)
+        self.visited[fp.digest] = before & named
+        back = {label: actor for actor, label in fp.labels.items()}
+        return Node(
+            path=path,
+            anchor=anchor,
+            asleep=relabel(before & named, back),
+            only=relabel(before - named, back),
+            twins=twins,
+        )
 
 
 def _undecoded(client: redis.Redis) -> redis.Redis:

@@ -34,6 +34,9 @@ janitors' names swapped from that step on: the same findings at the same depth.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+
 from harness.explorer.actors import Action, Role, Step
 from harness.explorer.world import CLOCK, World
 
@@ -59,3 +62,8 @@ def first_idle_janitor_only(world: World, steps: list[Step]) -> list[Step]:
     idle = [a.name for a in world.actors.values() if a.role is Role.JANITOR and a.idle]
     others = set(idle[1:])
     return [s for s in steps if not (s.action is Action.RESCUE and s.actor in others)]
+
+
+def relabel(steps: frozenset[Step], names: Mapping[str, str]) -> frozenset[Step]:
+    """The same steps with their actors renamed (to or from a representative's names)."""
+    return frozenset(replace(s, actor=names.get(s.actor, s.actor)) for s in steps)

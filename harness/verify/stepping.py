@@ -41,6 +41,7 @@ class VerifyWorld(World):
     ) -> None:
         super().__init__(queue, clock, config)
         self.reader = reader
+        self.clock_start = clock.now()  # the fingerprint recognises times by it
         self.state: RedisState = reader.read()
         # Keys to put back in the same round trip as the next read (see ``rewind``).
         self.rewind_to: Dumped | None = None
@@ -62,8 +63,8 @@ class VerifyWorld(World):
 
 
 def derived_views(state: RedisState, keys: Keys, task_ids: list[str]) -> dict[str, TaskView | None]:
-    pending = state.contents.get(keys.pending.encode(), [])
-    processing = set(state.contents.get(keys.processing.encode(), [])[::2])
+    pending = state.contents.get(keys.pending.encode(), ())
+    processing = set(state.contents.get(keys.processing.encode(), ())[::2])
     views: dict[str, TaskView | None] = {}
     for task_id in task_ids:
         flat = state.contents.get(keys.task(task_id).encode())
@@ -92,7 +93,7 @@ class Light:
     @classmethod
     def of(cls, world: VerifyWorld) -> Light:
         return cls(
-            model=copy.deepcopy(world.model),
+            model=world.model.copy(),
             actors={name: _actor_copy(a) for name, a in world.actors.items()},
             submitted=tuple(world.submitted),
             now=world.clock.now(),
@@ -102,7 +103,7 @@ class Light:
         )
 
     def put_back(self, world: VerifyWorld) -> None:
-        world.model = copy.deepcopy(self.model)
+        world.model = self.model.copy()
         world.actors = {name: _actor_copy(a) for name, a in self.actors.items()}
         world.submitted = list(self.submitted)
         world.clock._now = self.now  # the explorer's own ManualClock: set, not advanced

@@ -181,3 +181,26 @@ def test_profiles_are_registered_and_ci_selects_ci(monkeypatch: pytest.MonkeyPat
     assert default_profile_name() == "dev"
     with pytest.raises(ConfigError, match="unknown Hypothesis profile"):
         profile("nightly")
+
+
+def test_a_copy_judges_like_the_original_and_is_independent() -> None:
+    original = Model(LEASE)
+    original.submitted("t0", created=True)
+    original.claimed(claim("t0", "1", 30.0), worker="W0", invoke_seq=1, seq=2, now=0.0)
+    twin = original.copy()
+    [task] = twin.tasks.values()
+    assert task.owner is twin.leases["W0"][0]  # one lease, as in the original
+    assert task.owner is not original.tasks["t0"].owner
+    # A heartbeat on the copy extends the owner's lease there only.
+    twin.heartbeat("W0", 1, now=20.0)
+    assert twin.tasks["t0"].owner is not None
+    assert twin.tasks["t0"].owner.expires_at == 50.0
+    assert original.tasks["t0"].owner is not None
+    assert original.tasks["t0"].owner.expires_at == 30.0
+    # W1 takes it over after a rescue; W0's late completion is stale in both.
+    for m in (original, twin):
+        m.rescued([TaskId("t0")], seq=3)
+        m.claimed(claim("t0", "2", 90.0), worker="W1", invoke_seq=4, seq=5, now=60.0)
+        late = m.finished("t0", worker="W0", op="complete", outcome=Outcome.COMPLETED,
+                          invoke_seq=6, seq=7)  # fmt: skip
+        assert kinds(late) == [Kind.STALE_COMPLETION]

@@ -33,6 +33,19 @@ def test_verify_prints_the_shortest_counterexample_and_exits_1(
     assert "STEPS = [\n    'W0 claim',\n    'W0 crash',\n]" in out
 
 
+def test_verify_exact_tells_more_states_apart_with_the_same_verdicts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stories, counts = [], []
+    for extra in ([], ["--exact"]):
+        assert main(["verify", "--impl", "naive", "--tasks", "1", "--depth", "3", *extra]) == 1
+        stories.append(capsys.readouterr().out.split("\n", 1)[1])  # after the verdict line
+        assert main(["verify", "--impl", "safe", "--tasks", "2", "--depth", "3", *extra]) == 0
+        counts.append(int(capsys.readouterr().out.split()[4]))  # "no violation in all K ..."
+    assert stories[0] == stories[1]  # the same shortest counterexample, told the same
+    assert counts[0] < counts[1]  # workers renamed, times aged: fewer distinct states
+
+
 def test_verify_says_no_violation_in_all_states(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["verify", "--impl", "safe", "--workers", "1", "--janitors", "1",
                  "--tasks", "1", "--depth", "3"])  # fmt: skip

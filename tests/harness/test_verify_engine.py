@@ -8,6 +8,7 @@ the same depths, while taking fewer steps.
 
 from __future__ import annotations
 
+import pytest
 import redis
 
 from harness.checks.verdicts import Kind
@@ -15,8 +16,9 @@ from harness.explorer.actors import Action, Step
 from harness.explorer.machine import queue_factory
 from harness.explorer.oracle import Target
 from harness.verify.engine import Bounds, Verifier, VerifyResult
-from harness.verify.fingerprint import fingerprint
+from harness.verify.fingerprint import EXACT, FULL, Abstraction, Print, fingerprint
 from harness.verify.snapshot import restore, take
+from harness.verify.stepping import VerifyWorld as World
 
 NAIVE = queue_factory("naive")
 SAFE = queue_factory("safe")
@@ -48,7 +50,7 @@ def test_safe_has_no_violation_at_small_depth(redis_client: redis.Redis) -> None
     assert outcome.found == []
     assert outcome.violating == {}
     assert outcome.depth_done == 4
-    assert len(outcome.seen) > 500  # claims, reports, crashes, rescues, clock: many states
+    assert len(outcome.seen) > 100  # claims, reports, crashes, rescues, clock: many states
 
 
 def test_caching_and_reduction_reach_the_same_states_and_violations(
@@ -78,6 +80,97 @@ def test_reduction_reaches_every_state_of_the_cached_search_deeper(
     assert reduced.transitions < cached.transitions  # crashes and janitor symmetry
 
 
+def test_the_abstracted_search_reaches_every_state_the_exact_search_reaches(
+    redis_client: redis.Redis,
+) -> None:
+    """Merging states by the abstractions (workers renamed, times relative to now, the
+    model as far as it is read) loses nothing: a search that tells apart every exact
+    state reaches the very same abstract states and the same violations at the same
+    depths. An unsound merge would cut off some state only the exact search reaches."""
+    for impl, depth in (("naive", 5), ("safe", 4)):
+        small = {"tasks": 2, "depth": depth, "stop_at_first": False, "targets": (Target(),)}
+        exact = verify(redis_client, impl, abstraction=EXACT, seen_as=FULL, **small)
+        merged = verify(redis_client, impl, abstraction=FULL, **small)
+        assert merged.seen == exact.seen
+        assert merged.violating == exact.violating
+        assert merged.transitions < exact.transitions / 2
+
+
+# Each abstraction alone, where it merges some states: (impl, abstraction, depth, tasks).
+ALONE = [
+    ("naive", "janitors", 6, 1),  # two rescues in flight at once
+    ("naive", "workers", 3, 2),
+    ("naive", "clock", 3, 2),
+    ("naive", "model", 4, 2),
+    ("safe", "model", 3, 2),
+    ("safe", "write_only", 3, 2),  # only safe declares write-only fields
+]
+
+
+@pytest.mark.parametrize(("impl", "name", "depth", "tasks"), ALONE)
+def test_each_abstraction_alone_merges_states_and_reaches_the_same_ones(
+    redis_client: redis.Redis, impl: str, name: str, depth: int, tasks: int
+) -> None:
+    names = ("janitors", "workers", "clock", "model", "write_only")
+    alone = Abstraction(**{f: f == name for f in names})
+    runs = []
+    for abstraction in (EXACT, alone):
+        bounds = Bounds(tasks=tasks, depth=depth, stop_at_first=False, abstraction=abstraction,
+                        seen_as=FULL)  # fmt: skip
+        verifier = Verifier(redis_client, NAIVE if impl == "naive" else SAFE, bounds)
+        runs.append((verifier.run(), len(verifier.visited)))
+        verifier.close()
+    (exact, told_apart), (merged, merged_apart) = runs
+    assert merged_apart < told_apart  # it merged some states...
+    assert merged.seen == exact.seen  # ...and still reached every (abstract) state
+    assert merged.violating == exact.violating
+
+
+def both(world: World) -> tuple[Print, Print]:
+    """The state's print with every abstraction, and exact."""
+    return fingerprint(world, world.state), fingerprint(world, world.state, abstraction=EXACT)
+
+
+def test_states_that_differ_only_by_renaming_share_a_fingerprint(
+    redis_client: redis.Redis,
+) -> None:
+    verifier = Verifier(redis_client, SAFE, Bounds(tasks=2, depth=1))
+    root = verifier.setup()
+    world = verifier.world
+    prints = {}
+    for name, steps in {
+        "W0 claims": ["W0 claim"],
+        "W1 claims": ["W1 claim"],
+        "clock once": ["clock advance"],
+        "clock twice": ["clock advance", "clock advance"],
+        "idle heartbeat": ["W0 heartbeat"],
+    }.items():
+        verifier._restore(root)
+        for line in steps:
+            world.perform(Step.parse(line))
+        prints[name] = both(world)
+    verifier._restore(root)
+    world.views()
+    start = both(world)
+    verifier.close()
+    full, exact = 0, 1
+    # Workers are interchangeable: which one claimed is no part of the state.
+    assert prints["W0 claims"][full].digest == prints["W1 claims"][full].digest
+    assert prints["W0 claims"][exact].digest != prints["W1 claims"][exact].digest
+    assert prints["W1 claims"][full].labels["W1"] == "w0"  # the claimant comes first
+    # Two jumps past the lease leave every stored time as old as one jump does.
+    assert prints["clock once"][full].digest == prints["clock twice"][full].digest
+    assert prints["clock once"][exact].digest != prints["clock twice"][exact].digest
+    assert prints["clock once"][exact].digest != start[exact].digest  # times moved on
+    # A heartbeat holding nothing writes only last_active, which the safe queue declares
+    # it never reads back.
+    assert prints["idle heartbeat"][full].digest == start[full].digest
+    assert prints["idle heartbeat"][exact].digest != start[exact].digest
+    # Two idle workers holding nothing: the second one's steps mirror the first's.
+    assert start[full].twins == {"W1"}
+    assert prints["W0 claims"][full].twins == frozenset()
+
+
 def test_undoing_a_fresh_start_in_place_equals_restoring_from_snapshots(
     redis_client: redis.Redis,
 ) -> None:
@@ -93,12 +186,12 @@ def test_a_snapshot_restores_the_same_state(redis_client: redis.Redis) -> None:
     verifier = Verifier(redis_client, NAIVE, Bounds(tasks=2, depth=1))
     verifier.setup()
     world = verifier.world
-    before = fingerprint(world, world.state.canonical)
+    before = fingerprint(world, world.state).digest
     snap = take(world)
     world.perform(Step(actor="W0", action=Action.CLAIM))
     world.perform(Step(actor="W0", action=Action.STEP))
-    assert fingerprint(world, world.state.canonical) != before
+    assert fingerprint(world, world.state).digest != before
     restore(verifier.raw, world, snap)
     world.views()  # read the database again: the restored keys, not the snapshot's copy
-    assert fingerprint(world, world.state.canonical) == before
+    assert fingerprint(world, world.state).digest == before
     verifier.close()
