@@ -67,7 +67,9 @@ QUEUE_NAME = "zoo"
 FUNCTION = "task"
 DEQUEUE_TIMEOUT_S = 0.01  # BLMOVE's timeout: 0 would block forever on an empty queue
 SWEEP_LOCK_S = 60  # Worker's default sweep timer (timers["sweep"]), passed as the lock
-SWEEP_ABORT_WAIT_S = 0.05  # sweep waits this long (real time) for an aborted job; default 5 s
+# sweep waits this long (real time, on pub/sub) for an aborted job to end; saq's default is
+# 5 s. No actor can move while one step runs, so a longer wait would only cost time.
+SWEEP_ABORT_WAIT_S = 0.005
 
 _REAL_NOW = saq.utils.now
 
@@ -258,12 +260,16 @@ class SaqQueue:
         return self._steps(self._inspect(task_id))
 
     async def _inspect(self, task_id: TaskId) -> TaskView | None:
-        job = await self._queue.job(task_id)
+        # The harness's own reading of saq's keys (not a saq operation): one round trip.
+        job_id = self._queue.job_id(task_id)
+        async with self._client.pipeline(transaction=False) as pipe:
+            pipe.get(job_id)
+            pipe.lpos(self._queue._queued, job_id, count=0)
+            pipe.lpos(self._queue._active, job_id, count=0)
+            record, queued, active = await pipe.execute()
+        job = self._queue.deserialize(record)
         if job is None:
             return None
-        job_id = self._queue.job_id(task_id)
-        queued = await self._client.lpos(self._queue._queued, job_id, count=0)
-        active = await self._client.lpos(self._queue._active, job_id, count=0)
         copies = len(queued) if isinstance(queued, list) else 0
         in_active = bool(active)
         record = str(job.status.value)

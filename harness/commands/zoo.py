@@ -18,6 +18,7 @@ import argparse
 import logging
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from harness.errors import ConfigError
 from harness.explorer.hunt import HUNTED, HuntPlan
 from harness.explorer.hypothesis_profiles import PROFILES, profile
 from harness.zoo.report import write_zoo_report
-from harness.zoo.trial import Trial, try_library
+from harness.zoo.trial import SEARCH_WORLD, Trial, try_library
 
 # Library loggers that narrate every job (rq logs each abandoned or finished job, on
 # child loggers with levels of their own).
@@ -90,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         settings=profile(args.hypothesis_profile),
         shrink_seconds=min(10.0, budget / 20),
         kinds=tuple(Kind(k) for k in args.kind) if args.kind else HUNTED,
+        config=SEARCH_WORLD,
     )
     trials: list[Trial] = []
     for library, impl in chosen.items():
@@ -105,15 +107,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _for(plan: HuntPlan, impl: str) -> HuntPlan:
-    return HuntPlan(
-        impl=impl,
-        budget_s=plan.budget_s,
-        seed=plan.seed,
-        settings=plan.settings,
-        lease_timeout=plan.lease_timeout,
-        shrink_seconds=plan.shrink_seconds,
-        kinds=plan.kinds,
-    )
+    return replace(plan, impl=impl)
 
 
 def _say(line: str) -> None:

@@ -12,6 +12,13 @@ when it lands over a live claim (DESIGN.md §12: "an acknowledgement from a supe
 holder that erases the live holder's claim"), so that kind is searched with the task
 processing under another worker (``prior=processing``); a late acknowledgement of a task
 merely re-queued is a redelivery, which that promise allows.
+
+Bounded by construction: each kind's share of the library's budget is a deadline the
+search checks before every round trip (``harness.explorer.search``), a kind found shrinks
+and minimises for at most ``shrink_seconds`` each, and what a kind leaves unspent (or
+overspends) moves the later kinds' shares. The search's examples drain for at most
+:data:`SEARCH_WORLD`'s rounds; the confirming replay drains for the World's default,
+longer, so a task left "stuck" only by the shorter drain is not confirmed.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import importlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import redis
@@ -33,10 +40,19 @@ from harness.explorer.machine import queue_factory
 from harness.explorer.oracle import Phase, Target
 from harness.explorer.search import SearchResult, replay
 from harness.explorer.trace import Stage
+from harness.explorer.world import WorldConfig
 from harness.redis_server import redis_for
+from harness.settings import from_env
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[str], None]
+
+# The search's examples end with a drain: a healthy worker and janitor, the clock jumping
+# a lease per round, until the queue is empty. A task a library leaves stuck drains every
+# round, and at 40 rounds that was most of taskiq's time. 12 rounds are 12 leases of
+# simulated time, past every library's own recovery timer (the longest, rq's, is about
+# three leases); confirming a finding replays it with the default 40.
+SEARCH_WORLD = WorldConfig(drain_rounds=12)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,6 +62,8 @@ class KindResult:
     search: SearchResult | None = None  # the minimal counterexample, when found
     confirmed: bool = False  # replayed against a fresh Redis with the same kind
     unconfirmed: bool = False  # found by the search, not reproduced: not a finding
+    # completions/failures the library refused while this kind was searched, by outcome
+    refused: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,6 +114,7 @@ def try_library(library: str, impl: str, plan: HuntPlan, progress: Progress) -> 
     with redis_for() as url:
         client = redis.Redis.from_url(url, decode_responses=True)
         try:
+            quick_timeouts(client)
             lease = _lease(impl, client, plan)
             results = _hunt_all(client, plan, promise, progress)
         except Exception as exc:  # the adapter (or its library) broke: say so, go on
@@ -146,15 +165,7 @@ def _hunt_kind(
     progress: Progress,
     budget_s: float,
 ) -> SearchResult:
-    one = HuntPlan(
-        impl=plan.impl,
-        budget_s=budget_s,
-        seed=plan.seed,
-        settings=plan.settings,
-        lease_timeout=plan.lease_timeout,
-        shrink_seconds=plan.shrink_seconds,
-        kinds=(kind,),
-    )
+    one = replace(plan, budget_s=budget_s, kinds=(kind,))
     return hunt(client, one, progress, target=target_for(kind, promise)).results[0]
 
 
@@ -162,7 +173,9 @@ def _confirmed(impl: str, plan: HuntPlan, result: SearchResult, promise: Promise
     kind = result.target.kind
     assert kind is not None
     if not result.found:
-        return KindResult(kind=kind, standing=standing(promise, kind, found=False))
+        return KindResult(
+            kind=kind, standing=standing(promise, kind, found=False), refused=result.refused
+        )
     ok = confirm(impl, plan, result)
     if not ok:
         logger.warning("%s %s: found by the search but not reproduced on a fresh Redis", impl, kind)
@@ -172,6 +185,7 @@ def _confirmed(impl: str, plan: HuntPlan, result: SearchResult, promise: Promise
         search=result,
         confirmed=ok,
         unconfirmed=not ok,
+        refused=result.refused,
     )
 
 
@@ -185,11 +199,25 @@ def confirm(impl: str, plan: HuntPlan, result: SearchResult) -> bool:
     with redis_for() as url:
         client = redis.Redis.from_url(url, decode_responses=True)
         try:
+            quick_timeouts(client)
             factory = queue_factory(impl, lease_timeout=plan.lease_timeout)
-            again = replay(client, factory, steps, setup=setup)
+            again = replay(client, factory, steps, setup=setup, config=WorldConfig())
         finally:
             client.close()
     return any(result.target.matches(f) for f in again.findings)
+
+
+# Redis ends a blocked command's timeout on its timer, every 1/hz s: at the default hz 10
+# a claim on an empty queue with saq's 10 ms BLMOVE, or taskiq's 10 ms XREADGROUP BLOCK,
+# waited 100 ms. The zoo's own servers tick at 100 Hz, the most Redis's redis.conf
+# suggests; what the libraries send, and so what they do, is unchanged.
+ZOO_HZ = 100
+
+
+def quick_timeouts(client: redis.Redis) -> None:
+    """Let short blocking timeouts end when they say, on a server the zoo started."""
+    if not from_env().redis_url:  # a server of the user's own is left as it is
+        client.config_set("hz", ZOO_HZ)
 
 
 def _versions(cls: type[Any]) -> dict[str, str]:
@@ -205,4 +233,12 @@ def _versions(cls: type[Any]) -> dict[str, str]:
     return out
 
 
-__all__ = ["HUNTED", "KindResult", "Trial", "confirm", "try_library"]
+__all__ = [
+    "HUNTED",
+    "SEARCH_WORLD",
+    "KindResult",
+    "Trial",
+    "confirm",
+    "quick_timeouts",
+    "try_library",
+]
