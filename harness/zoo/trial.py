@@ -13,7 +13,8 @@ holder that erases the live holder's claim"), so that kind is searched with the 
 processing under another worker (``prior=processing``); a late acknowledgement of a task
 merely re-queued is a redelivery, which that promise allows.
 
-Bounded by construction: each kind's share of the library's budget is a deadline the
+Kinds the promise forbids get :data:`FORBIDDEN_WEIGHT` times the share of those it
+allows. Bounded by construction: each kind's share of the library's budget is a deadline the
 search checks before every round trip (``harness.explorer.search``), a kind found shrinks
 and minimises for at most ``shrink_seconds`` each, and what a kind leaves unspent (or
 overspends) moves the later kinds' shares. The search's examples drain for at most
@@ -32,7 +33,7 @@ from typing import Any
 
 import redis
 
-from harness.checks.promises import Standing, standing
+from harness.checks.promises import Standing, forbids, standing
 from harness.checks.verdicts import Kind
 from harness.contract import DeliveryPromise, Promise, declared
 from harness.explorer.hunt import HUNTED, HuntPlan, hunt
@@ -53,6 +54,11 @@ Progress = Callable[[str], None]
 # simulated time, past every library's own recovery timer (the longest, rq's, is about
 # three leases); confirming a finding replays it with the default 40.
 SEARCH_WORLD = WorldConfig(drain_rounds=12)
+
+# A library is judged by the kinds its promise forbids: each gets three times the search
+# time of a kind the promise allows. The allowed kinds go first, so what they leave
+# unspent (found early) moves on to the forbidden ones.
+FORBIDDEN_WEIGHT = 3
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -145,14 +151,23 @@ def _lease(impl: str, client: redis.Redis, plan: HuntPlan) -> float:
     return float(queue.lease_timeout)
 
 
+def search_order(kinds: tuple[Kind, ...], promise: Promise) -> list[tuple[Kind, int]]:
+    """The kinds with their weights: those the promise allows first, at weight 1, then
+    those it forbids, at :data:`FORBIDDEN_WEIGHT` (the cells a library is judged by)."""
+    allowed = [(k, 1) for k in kinds if not forbids(promise, k)]
+    return allowed + [(k, FORBIDDEN_WEIGHT) for k in kinds if forbids(promise, k)]
+
+
 def _hunt_all(
     client: redis.Redis, plan: HuntPlan, promise: Promise, progress: Progress
 ) -> list[SearchResult]:
-    """Every kind in turn; a kind found early leaves its unspent time to the rest."""
+    """Every kind in turn, each given its weight's part of what is left of the budget: a
+    kind found early leaves its unspent time to the rest."""
     started, results = time.perf_counter(), []
-    for n, kind in enumerate(plan.kinds):
+    order = search_order(plan.kinds, promise)
+    for n, (kind, weight) in enumerate(order):
         left = plan.budget_s - (time.perf_counter() - started)
-        share = max(left, 0.0) / (len(plan.kinds) - n)
+        share = max(left, 0.0) * weight / sum(w for _, w in order[n:])
         results.append(_hunt_kind(client, plan, kind, promise, progress, share))
     return results
 

@@ -1,10 +1,11 @@
 """`harness zoo` end to end: real libraries, a real search, findings confirmed on a fresh
 Redis, one zoo report.
 
-The bounded CI version of the zoo: all five libraries, each searched for the kinds its
-pinned finding is of (docs/real-queues.md), with fixed seeds and a budget each (about
-100 s in all). What is asserted is what the search found on the versions in the ``zoo``
-extra, confirmed by a replay on a fresh Redis; nothing is scripted here.
+The bounded CI version of the zoo: all five libraries, each searched for the kinds of
+its pinned findings (docs/real-queues.md), seed 0, the zoo's settings, a budget each
+(125 s in all, the bound; a kind found ends its search). What is asserted is what the
+search found on the versions in the ``zoo`` extra, each finding confirmed by a replay on
+a fresh Redis; nothing here is scripted.
 """
 
 from __future__ import annotations
@@ -25,14 +26,14 @@ from harness.zoo.report import write_zoo_report
 from harness.zoo.trial import SEARCH_WORLD, KindResult, Trial, try_library
 
 # library -> (kinds searched, budget in seconds); a kind found early leaves its time to
-# the next. Measured on a 2-core machine: each finding came within a few seconds of
-# its search; the budgets leave room for a loaded CI runner.
+# the next. Measured on this 2-core machine under a load average of 10-20: seed 0 found
+# rq's after 20 s, Celery's after 21 s, saq's after 16 s, taskiq's stale ack after 4 s.
 BOUNDED: dict[str, tuple[tuple[Kind, ...], float]] = {
-    "rq": ((Kind.AUDIT_MISMATCH,), 25.0),
-    "celery": ((Kind.LOST,), 10.0),
-    "taskiq": ((Kind.STUCK,), 15.0),
-    "saq": ((Kind.DOUBLE_CLAIM, Kind.DUPLICATE_COMPLETION), 30.0),
-    "bullmq": ((Kind.STALE_COMPLETION,), 20.0),
+    "rq": ((Kind.AUDIT_MISMATCH,), 30.0),
+    "celery": ((Kind.LOST,), 30.0),
+    "taskiq": ((Kind.STALE_COMPLETION, Kind.STUCK), 20.0),
+    "saq": ((Kind.DOUBLE_CLAIM,), 30.0),
+    "bullmq": ((Kind.STALE_COMPLETION,), 15.0),
 }
 
 
@@ -78,9 +79,12 @@ def test_the_pinned_findings_of_all_five_libraries(zoo: tuple[dict[str, Trial], 
     assert (lost.standing, lost.confirmed) == (Standing.VIOLATES, True)
     assert trials["celery"].upstream["lost"].startswith("celery/celery#7950")
 
-    # taskiq-redis: a dead worker's message is reclaimed only after a new one arrives.
-    stuck = _kind(trials["taskiq"], Kind.STUCK)
-    assert (stuck.standing, stuck.confirmed) == (Standing.VIOLATES, True)
+    # taskiq-redis: XACK has no owner check: a superseded holder's ack erases the entry
+    # XAUTOCLAIM gave the new holder; and a dead worker's message is reclaimed only
+    # after a new one arrives.
+    for kind in (Kind.STALE_COMPLETION, Kind.STUCK):
+        found = _kind(trials["taskiq"], kind)
+        assert (found.standing, found.confirmed) == (Standing.VIOLATES, True), kind
 
     # BullMQ: token-fenced completion: the search made superseded workers complete, and
     # every such completion was refused ("lease_lost"), so no stale completion landed.
@@ -88,10 +92,11 @@ def test_the_pinned_findings_of_all_five_libraries(zoo: tuple[dict[str, Trial], 
     assert bullmq.standing is Standing.HELD
     assert bullmq.refused.get("lease_lost", 0) > 0
 
-    # saq: a sweep between BLMOVE and the ACTIVE update re-queues a running job (saq#124,
-    # #277): two workers run it, against at-most-once.
-    saq = [_kind(trials["saq"], k) for k in BOUNDED["saq"][0]]
-    assert any(k.confirmed and k.standing is Standing.VIOLATES for k in saq)
+    # saq: a sweep inside a claim (between BLMOVE and the ACTIVE update) re-queues the
+    # job the worker goes on to run (saq#124, #277): it runs twice, against at-most-once.
+    twice = _kind(trials["saq"], Kind.DOUBLE_CLAIM)
+    assert (twice.standing, twice.confirmed) == (Standing.VIOLATES, True)
+    assert trials["saq"].upstream["double_claim"].startswith("tobymao/saq#124")
 
     matrix = (out / "zoo.md").read_text()
     assert "| library | promise | lost |" in matrix
