@@ -55,9 +55,10 @@ Progress = Callable[[str], None]
 # three leases); confirming a finding replays it with the default 40.
 SEARCH_WORLD = WorldConfig(drain_rounds=12)
 
-# A library is judged by the kinds its promise forbids: each gets three times the search
-# time of a kind the promise allows. The allowed kinds go first, so what they leave
-# unspent (found early) moves on to the forbidden ones.
+# A library is judged by the kinds its promise forbids: they are searched first, each
+# with three times the time of a kind the promise allows. (Allowed kinds first, so that
+# their unspent time moved on, was measured worse: found, each then spent up to twice
+# shrink_seconds being shrunk and minimised.)
 FORBIDDEN_WEIGHT = 3
 
 
@@ -152,10 +153,10 @@ def _lease(impl: str, client: redis.Redis, plan: HuntPlan) -> float:
 
 
 def search_order(kinds: tuple[Kind, ...], promise: Promise) -> list[tuple[Kind, int]]:
-    """The kinds with their weights: those the promise allows first, at weight 1, then
-    those it forbids, at :data:`FORBIDDEN_WEIGHT` (the cells a library is judged by)."""
-    allowed = [(k, 1) for k in kinds if not forbids(promise, k)]
-    return allowed + [(k, FORBIDDEN_WEIGHT) for k in kinds if forbids(promise, k)]
+    """The kinds with their weights: those the promise forbids first, at
+    :data:`FORBIDDEN_WEIGHT` (the cells a library is judged by), then those it allows."""
+    forbidden = [(k, FORBIDDEN_WEIGHT) for k in kinds if forbids(promise, k)]
+    return forbidden + [(k, 1) for k in kinds if not forbids(promise, k)]
 
 
 def _hunt_all(
