@@ -3,7 +3,7 @@ Redis, one zoo report.
 
 The bounded CI version of the zoo: all five libraries, each searched for the kinds of
 its pinned findings (docs/real-queues.md), seed 0, the zoo's settings, a budget each
-(125 s in all, the bound; a kind found ends its search). What is asserted is what the
+(140 s in all, the bound; a kind found ends its search). What is asserted is what the
 search found on the versions in the ``zoo`` extra, each finding confirmed by a replay on
 a fresh Redis; nothing here is scripted.
 """
@@ -26,11 +26,12 @@ from harness.zoo.report import write_zoo_report
 from harness.zoo.trial import SEARCH_WORLD, KindResult, Trial, try_library
 
 # library -> (kinds searched, budget in seconds); a kind found early leaves its time to
-# the next. Measured on this 2-core machine under a load average of 10-20: seed 0 found
-# rq's after 20 s, Celery's after 21 s, saq's after 16 s, taskiq's stale ack after 4 s.
+# the next. Measured on this 2-core machine under a load average of 11-15 (the whole
+# module: 158 s): seed 0 found rq's after 15-20 s, Celery's after 21 s, saq's after 16 s,
+# taskiq's stale ack after 4 s and its stuck task in under 1 s.
 BOUNDED: dict[str, tuple[tuple[Kind, ...], float]] = {
-    "rq": ((Kind.AUDIT_MISMATCH,), 30.0),
-    "celery": ((Kind.LOST,), 30.0),
+    "rq": ((Kind.AUDIT_MISMATCH,), 35.0),
+    "celery": ((Kind.LOST,), 40.0),
     "taskiq": ((Kind.STALE_COMPLETION, Kind.STUCK), 20.0),
     "saq": ((Kind.DOUBLE_CLAIM,), 30.0),
     "bullmq": ((Kind.STALE_COMPLETION,), 15.0),
@@ -107,16 +108,16 @@ def test_the_pinned_findings_of_all_five_libraries(zoo: tuple[dict[str, Trial], 
 
 def test_the_cli_writes_the_report_and_exits_1_for_a_broken_promise(tmp_path: Path) -> None:
     out = tmp_path / "zoo"
-    argv = ["zoo", "--libraries", "celery", "--kind", "lost", "--budget-per-library", "10s"]
+    argv = ["zoo", "--libraries", "taskiq", "--kind", "stuck", "--budget-per-library", "20s"]
     assert main([*argv, "--seed", "0", "--out", str(out)]) == 1
-    (celery,) = json.loads((out / "zoo.json").read_text())
-    assert celery["promise"]["kind"] == "at-least-once"
-    assert "redelivered to another worker" in celery["promise"]["quote"]
-    assert celery["kinds"]["lost"]["standing"] == "violates the promise"
-    assert celery["kinds"]["lost"]["upstream"].startswith("celery/celery#7950")
+    (taskiq,) = json.loads((out / "zoo.json").read_text())
+    assert taskiq["promise"]["kind"] == "at-least-once"
+    assert "data durability is required" in taskiq["promise"]["quote"]
+    assert taskiq["kinds"]["stuck"]["standing"] == "violates the promise"
+    assert taskiq["kinds"]["stuck"]["confirmed"] is True
     report = (out / "zoo.md").read_text()
-    assert "def test_no_lost_zoo_celery_queue_CeleryQueue(\n    qharness_redis" in report
-    run = json.loads((out / "celery" / "lost" / "run.json").read_text())
+    assert "def test_no_stuck_zoo_taskiq_queue_TaskiqQueue(\n    qharness_redis" in report
+    run = json.loads((out / "taskiq" / "stuck" / "run.json").read_text())
     assert run["promise"]["kind"] == "at-least-once"  # the sub run records the promise
     assert "<table>" in (out / "index.html").read_text()
 
