@@ -10,8 +10,8 @@ Every operation is saq's own call (``saq.queue.redis.RedisQueue``), stepped by
 - complete: ``job.finish(Status.COMPLETE)``; fail: ``job.retry(error)`` when asked to retry and
   ``job.retryable``, else ``job.finish(Status.FAILED)``, as ``Worker.process`` decides;
 - heartbeat: ``job.update()`` on each job the worker holds (saq's documented heartbeat);
-- rescue_expired: ``Queue.sweep(lock, abort)``, stepped inside (scan script, abort MULTI, the
-  refresh wait, retry/finish MULTI);
+- rescue_expired: ``Queue.sweep(lock, abort)``, stepped inside (scan script, abort MULTI,
+  LREM, the refresh GET, retry/finish MULTI); ``abort`` is None (see SWEEP_ABORT_WAIT_S);
 - inspect: the job record and whether its id is in the queued / active lists.
 
 saq has no fencing token (``Claim.token`` is ``None``): finish and retry overwrite the record
@@ -67,7 +67,13 @@ QUEUE_NAME = "zoo"
 FUNCTION = "task"
 DEQUEUE_TIMEOUT_S = 0.01  # BLMOVE's timeout: 0 would block forever on an empty queue
 SWEEP_LOCK_S = 60  # Worker's default sweep timer (timers["sweep"]), passed as the lock
-SWEEP_ABORT_WAIT_S = 0.05  # sweep waits this long (real time) for an aborted job; default 5 s
+# How long sweep waits (real time, on pub/sub) for an aborted job to end: saq's default is
+# 5 s. Here no worker reacts to an abort (nor can any actor move while a step runs), so
+# the wait can only time out, after which saq re-reads nothing: the same round trips as
+# not waiting at all (``Job.refresh(None)``: "if None, don't wait"). Waiting would only
+# add real time, and a chance that a message published steps earlier, routed late by
+# saq's pub/sub task, ends the wait and adds a GET: runs that do not replay alike.
+SWEEP_ABORT_WAIT_S = None
 
 _REAL_NOW = saq.utils.now
 
@@ -251,19 +257,24 @@ class SaqQueue:
         return self._steps(self._sweep())
 
     async def _sweep(self) -> list[TaskId]:
-        swept = await self._queue.sweep(lock=SWEEP_LOCK_S, abort=SWEEP_ABORT_WAIT_S)
+        # saq types ``abort`` as float; it hands it to Job.refresh, which takes None.
+        swept = await self._queue.sweep(lock=SWEEP_LOCK_S, abort=SWEEP_ABORT_WAIT_S)  # type: ignore[arg-type]
         return [TaskId(self._queue.job_key_from_id(job_id)) for job_id in swept]
 
     def inspect(self, task_id: TaskId) -> Steps[TaskView | None]:
         return self._steps(self._inspect(task_id))
 
     async def _inspect(self, task_id: TaskId) -> TaskView | None:
-        job = await self._queue.job(task_id)
+        # The harness's own reading of saq's keys (not a saq operation): one round trip.
+        job_id = self._queue.job_id(task_id)
+        async with self._client.pipeline(transaction=False) as pipe:
+            pipe.get(job_id)
+            pipe.lpos(self._queue._queued, job_id, count=0)
+            pipe.lpos(self._queue._active, job_id, count=0)
+            record, queued, active = await pipe.execute()
+        job = self._queue.deserialize(record)
         if job is None:
             return None
-        job_id = self._queue.job_id(task_id)
-        queued = await self._client.lpos(self._queue._queued, job_id, count=0)
-        active = await self._client.lpos(self._queue._active, job_id, count=0)
         copies = len(queued) if isinstance(queued, list) else 0
         in_active = bool(active)
         record = str(job.status.value)

@@ -1,6 +1,6 @@
 """``harness zoo``: put real Redis task-queue libraries on trial, write one zoo report.
 
-    harness zoo [--libraries rq,celery,...] [--budget-per-library 60s] [--seed N]
+    harness zoo [--libraries rq,celery,...] [--budget-per-library 100s] [--seed N]
                 [--out DIR] [--kind K ...] [--hypothesis-profile zoo|dev|ci|thorough]
 
 For each library (default: all of ``zoo.LIBRARIES``) the interleaving search of
@@ -18,6 +18,7 @@ import argparse
 import logging
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from harness.errors import ConfigError
 from harness.explorer.hunt import HUNTED, HuntPlan
 from harness.explorer.hypothesis_profiles import PROFILES, profile
 from harness.zoo.report import write_zoo_report
-from harness.zoo.trial import Trial, try_library
+from harness.zoo.trial import SEARCH_WORLD, Trial, try_library
 
 # Library loggers that narrate every job (rq logs each abandoned or finished job, on
 # child loggers with levels of their own).
@@ -44,7 +45,11 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--libraries", help="comma-separated names (default: every library)")
-    p.add_argument("--budget-per-library", default="60s", help="e.g. 60s, 2m (default 60s)")
+    p.add_argument(
+        "--budget-per-library",
+        default="100s",
+        help="e.g. 100s, 2m (default 100s: the five libraries in under 10 minutes)",
+    )
     p.add_argument("--seed", type=int, default=0, help="first Hypothesis seed (default 0)")
     p.add_argument("--out", type=Path, help="report folder (default reports/<time>-zoo)")
     p.add_argument(
@@ -57,7 +62,7 @@ def register(sub: Any) -> None:
         "--hypothesis-profile",
         choices=sorted(PROFILES),
         default="zoo",
-        help="settings profile (default zoo: short searches, many seeds)",
+        help="settings profile (default zoo: 100 examples of 40 steps per search)",
     )
     p.set_defaults(handler=run)
 
@@ -90,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         settings=profile(args.hypothesis_profile),
         shrink_seconds=min(10.0, budget / 20),
         kinds=tuple(Kind(k) for k in args.kind) if args.kind else HUNTED,
+        config=SEARCH_WORLD,
     )
     trials: list[Trial] = []
     for library, impl in chosen.items():
@@ -105,15 +111,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _for(plan: HuntPlan, impl: str) -> HuntPlan:
-    return HuntPlan(
-        impl=impl,
-        budget_s=plan.budget_s,
-        seed=plan.seed,
-        settings=plan.settings,
-        lease_timeout=plan.lease_timeout,
-        shrink_seconds=plan.shrink_seconds,
-        kinds=plan.kinds,
-    )
+    return replace(plan, impl=impl)
 
 
 def _say(line: str) -> None:

@@ -1,10 +1,13 @@
 """The hunt: search every violation kind within a time budget, write a race report.
 
 For each kind the generic machine is searched with a target filter for that kind
-(successive seeds until found or the kind's share of the budget is spent; a search in
-progress finishes, so the budget is approximate). Each minimal counterexample is
-written as a sub run folder (``<out>/<kind>/history/explorer.jsonl`` + ``run.json``)
-and judged by the analyzer (``harness.analyze.analyze_run``, its report beside it);
+(successive seeds until found or the kind's share of the budget is spent). The share is
+a deadline checked before every round trip (``search(deadline=...)``), so a long example
+cannot overrun it; a kind found shrinks for at most ``shrink_seconds`` and minimises for
+at most as long again, so a hunt ends within its budget plus that per kind found.
+Each minimal counterexample is written as a sub run folder
+(``<out>/<kind>/history/explorer.jsonl`` + ``run.json``) and judged by the analyzer
+(``harness.analyze.analyze_run``, its report beside it);
 ``<out>/report.md`` tells each one as the note's table, a plain-language
 explanation, and a ready-to-paste regression test; ``<out>/hunt.json`` has the figures.
 
@@ -16,8 +19,9 @@ from ``--lease-timeout`` when a library rounds it up.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +38,7 @@ from harness.explorer.oracle import Target
 from harness.explorer.search import SearchResult, search
 from harness.explorer.story import MEANING, regression_test, steps_table
 from harness.explorer.trace import Stage
+from harness.explorer.world import WorldConfig
 from harness.queues import QueueFacts, facts_of, queue_class
 from harness.run_folder import write_run_json
 
@@ -50,6 +55,7 @@ class HuntPlan:
     lease_timeout: float = 30.0
     shrink_seconds: float = 10.0
     kinds: tuple[Kind, ...] = HUNTED
+    config: WorldConfig | None = None  # actors and drain of each example (default: World's)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,7 +79,7 @@ def hunt(
     share = plan.budget_s / len(plan.kinds)
     results: list[SearchResult] = []
     for kind in plan.kinds:
-        started, attempt = time.perf_counter(), 0
+        started, attempt, refused = time.perf_counter(), 0, Counter[str]()
         while True:
             result = search(
                 client,
@@ -82,12 +88,15 @@ def hunt(
                 settings=plan.settings,
                 seed=plan.seed + attempt,
                 shrink_seconds=plan.shrink_seconds,
+                deadline=started + share,
+                config=plan.config,
             )
             attempt += 1
+            refused.update(result.refused)
             spent = time.perf_counter() - started
             if result.found or spent >= share:
                 break
-        results.append(result)
+        results.append(replace(result, refused=dict(refused)))  # over all of its searches
         if result.found:
             progress(
                 f"{kind}: FOUND, minimal run of {result.length()} steps "

@@ -10,6 +10,7 @@ impossible (completing a claim never made) reject that cut.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import redis
@@ -30,8 +31,10 @@ def minimize(
     *,
     config: WorldConfig | None = None,
     max_replays: int = 400,
+    deadline: float | None = None,
 ) -> World:
-    """The smallest replay of ``world``'s steps that still has a ``target`` finding."""
+    """The smallest replay of ``world``'s steps that still has a ``target`` finding
+    (the smallest found by ``deadline``, a ``time.perf_counter()`` instant, if given)."""
     config = config or world.config
     setup, steps = world.trace.steps(Stage.SETUP), world.trace.steps(Stage.SEARCH)
     best, replays = world, 0
@@ -44,7 +47,7 @@ def minimize(
             if candidate is not None and any(target.matches(f) for f in candidate.findings):
                 best, setup, steps, improved = candidate, new_setup, new_steps, True
                 break
-            if replays >= max_replays:
+            if replays >= max_replays or (deadline is not None and time.perf_counter() >= deadline):
                 break
     return best
 

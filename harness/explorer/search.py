@@ -7,26 +7,34 @@ minimal failing run's :class:`~harness.explorer.world.World` (its trace and hist
 :func:`replay` performs a literal list of steps on a fresh database — what the
 generated regression tests call. :func:`judge_history` lets the analyzer's checks
 (``harness.checks.check_history``) judge a run's history as well as the model.
+
+A search can be given a ``deadline`` (a ``time.perf_counter()`` instant): it is checked
+before every round trip of the queue, so a long example (a library that waits in real
+time) ends mid-run and the search stops there, having found nothing; once a run has
+failed, shrinking is bounded by ``shrink_seconds`` instead.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis
 from hypothesis import seed as hypothesis_seed
 from hypothesis import settings as Settings
+from hypothesis.errors import Flaky
 from hypothesis.internal.conjecture import engine
 from hypothesis.reporting import with_reporter
 from hypothesis.stateful import run_state_machine_as_test
 
 from harness.checks import Verdict, check_history
 from harness.checks.verdicts import Kind
-from harness.contract import ManualClock
+from harness.contract import ManualClock, Outcome, Steps, TaskQueue
 from harness.explorer.actors import Step
 from harness.explorer.machine import (
     Exploration,
@@ -43,6 +51,19 @@ from harness.explorer.world import World, WorldConfig
 from harness.history import frame_from_events
 
 
+class OutOfTime(BaseException):
+    """The search's deadline passed in the middle of an example.
+
+    A ``BaseException``, as ``KeyboardInterrupt`` is: Hypothesis does not take it for a
+    failure of the run (which it would shrink) but lets it end the whole search at once.
+    """
+
+
+# The queue's operations: each round trip of each is a point where the deadline is checked.
+OPERATIONS = ("submit", "claim", "complete", "fail", "heartbeat", "rescue_expired", "inspect",
+              "stats")  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SearchResult:
     target: Target
@@ -52,6 +73,10 @@ class SearchResult:
     steps: int
     elapsed_s: float
     first_failure_s: float | None
+    out_of_time: bool = False  # the deadline ended the search in the middle of an example
+    # Completions and failures the queue refused during the search, by outcome (e.g. a
+    # fencing token check answering ``lease_lost``): what a fence did while nothing broke.
+    refused: dict[str, int] = field(default_factory=dict)
 
     @property
     def found(self) -> bool:
@@ -95,29 +120,47 @@ def search(
     config: WorldConfig | None = None,
     shrink_seconds: float = 20.0,
     judge: HistoryJudge | None = None,
+    deadline: float | None = None,
 ) -> SearchResult:
-    """Search for a run with a finding matching ``target``; minimal one if found."""
-    sink = Sink()
+    """Search for a run with a finding matching ``target``; minimal one if found.
+
+    With a ``deadline``, no new round trip starts after it until a run has failed (the
+    example in progress is abandoned, as a crash would leave it, and the search ends);
+    shrinking and then the final minimisation get ``shrink_seconds`` each (without a
+    deadline, the minimisation runs to its end).
+    """
+    sink, refused = Sink(), Counter[str]()
     exploration = Exploration(
         client=client,
-        factory=factory,
+        factory=_instrumented(factory, sink, deadline, refused),
         sink=sink,
         config=config or WorldConfig(),
         target=target,
         judge_history=judge,
     )
     machine = hypothesis_seed(seed)(machine_for(exploration))
-    chosen = Settings(settings, derandomize=False)  # the seed decides, for reproducibility
+    # The seed decides, for reproducibility. Against a deadline the first failing run
+    # ends the generation (Hypothesis would go on looking for other bugs of the kind).
+    chosen = Settings(settings, derandomize=False, report_multiple_bugs=deadline is None)
     world: World | None = None
+    out_of_time = False
     with shrink_limit(shrink_seconds), with_reporter(_quiet):
         try:
             run_state_machine_as_test(machine, settings=chosen)
         except ViolationFound:
             world = sink.failing  # the final replay of the minimal example
+        except Flaky:
+            # A queue whose runs depend on real time (a library's background task) can
+            # replay a prefix differently while Hypothesis shrinks. The last failing run
+            # still happened: keep it; the caller's replay on a fresh Redis confirms it.
+            world = sink.failing
+        except OutOfTime:
+            out_of_time = True
     if sink.world is not None:
         sink.steps += len(sink.world.trace.records)
     if world is not None:
-        world = minimize(client, factory, world, target, config=config)
+        until = None if deadline is None else time.perf_counter() + shrink_seconds
+        world = minimize(client, factory, world, target, config=config, deadline=until)
     return SearchResult(
         target=target,
         seed=seed,
@@ -126,7 +169,58 @@ def search(
         steps=sink.steps,
         elapsed_s=time.perf_counter() - sink.started,
         first_failure_s=sink.first_failure_s,
+        out_of_time=out_of_time,
+        refused=dict(refused),
     )
+
+
+def _instrumented(
+    factory: QueueFactory, sink: Sink, deadline: float | None, refused: Counter[str]
+) -> QueueFactory:
+    """The factory, its queues checking the deadline before each round trip (until a
+    run has failed: from then on Hypothesis is shrinking, bounded on its own) and
+    tallying the completions and failures they refuse."""
+
+    def check() -> None:
+        if deadline is not None and sink.failing is None and time.perf_counter() >= deadline:
+            raise OutOfTime
+
+    def make(client: redis.Redis, clock: ManualClock) -> TaskQueue:
+        check()
+        queue = factory(client, clock)
+        for name in OPERATIONS:
+            operation = getattr(queue, name)
+            tally = refused if name in ("complete", "fail") else None
+            # A queue class with __slots__ refuses this: its examples then end only
+            # between examples, where the check above runs.
+            with contextlib.suppress(AttributeError):
+                setattr(queue, name, functools.partial(_checked, operation, check, tally))
+        return queue
+
+    return make
+
+
+def _checked(
+    operation: Callable[..., Steps[Any]],
+    check: Callable[[], None],
+    tally: Counter[str] | None,
+    *args: Any,
+) -> Steps[Any]:
+    """The operation's round trips, each preceded by ``check``; a check that raises
+    closes the operation there (as a crash between two round trips would)."""
+    check()  # before the operation exists: nothing of it started, nothing to close
+    steps = operation(*args)
+    with contextlib.closing(steps):
+        while True:
+            try:
+                point = next(steps)
+            except StopIteration as stop:
+                value = stop.value
+                if tally is not None and isinstance(value, Outcome) and not value.accepted:
+                    tally[str(value)] += 1
+                return value
+            yield point
+            check()
 
 
 def _quiet(_: Any) -> None:

@@ -108,6 +108,17 @@ def _library(out: Path, plan: HuntPlan, trial: Trial) -> list[str]:
     ]
     held = [str(k.kind) for k in trial.kinds if k.standing is Standing.HELD and not k.unconfirmed]
     lines += [f"Held (searched, nothing found): {', '.join(held) or 'none'}.", ""]
+    refusals = [
+        f"{k.kind}: " + ", ".join(f"{o} {n} times" for o, n in sorted(k.refused.items()))
+        for k in trial.kinds
+        if k.refused
+    ]
+    if refusals:
+        lines += [
+            "Completions and failures the library refused while each kind was searched (its "
+            "own checks at work, e.g. a fencing token): " + "; ".join(refusals) + ".",
+            "",
+        ]
     unconfirmed = [str(k.kind) for k in trial.kinds if k.unconfirmed]
     if unconfirmed:
         lines += [
@@ -195,6 +206,7 @@ def _json(trial: Trial) -> dict[str, Any]:
                 "standing": "unconfirmed" if k.unconfirmed else str(k.standing),
                 "confirmed": k.confirmed,
                 "upstream": trial.upstream.get(str(k.kind)),
+                "refused": dict(k.refused),
                 "steps": [str(s) for s in k.search.world.trace.steps()]
                 if k.search is not None and k.search.world is not None
                 else [],

@@ -12,6 +12,14 @@ when it lands over a live claim (DESIGN.md §12: "an acknowledgement from a supe
 holder that erases the live holder's claim"), so that kind is searched with the task
 processing under another worker (``prior=processing``); a late acknowledgement of a task
 merely re-queued is a redelivery, which that promise allows.
+
+Kinds the promise forbids get :data:`FORBIDDEN_WEIGHT` times the share of those it
+allows. Bounded by construction: each kind's share of the library's budget is a deadline the
+search checks before every round trip (``harness.explorer.search``), a kind found shrinks
+and minimises for at most ``shrink_seconds`` each, and what a kind leaves unspent (or
+overspends) moves the later kinds' shares. The search's examples drain for at most
+:data:`SEARCH_WORLD`'s rounds; the confirming replay drains for the World's default,
+longer, so a task left "stuck" only by the shorter drain is not confirmed.
 """
 
 from __future__ import annotations
@@ -20,12 +28,12 @@ import importlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import redis
 
-from harness.checks.promises import Standing, standing
+from harness.checks.promises import Standing, forbids, standing
 from harness.checks.verdicts import Kind
 from harness.contract import DeliveryPromise, Promise, declared
 from harness.explorer.hunt import HUNTED, HuntPlan, hunt
@@ -33,10 +41,25 @@ from harness.explorer.machine import queue_factory
 from harness.explorer.oracle import Phase, Target
 from harness.explorer.search import SearchResult, replay
 from harness.explorer.trace import Stage
+from harness.explorer.world import WorldConfig
 from harness.redis_server import redis_for
+from harness.settings import from_env
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[str], None]
+
+# The search's examples end with a drain: a healthy worker and janitor, the clock jumping
+# a lease per round, until the queue is empty. A task a library leaves stuck drains every
+# round, and at 40 rounds that was most of taskiq's time. 12 rounds are 12 leases of
+# simulated time, past every library's own recovery timer (the longest, rq's, is about
+# three leases); confirming a finding replays it with the default 40.
+SEARCH_WORLD = WorldConfig(drain_rounds=12)
+
+# A library is judged by the kinds its promise forbids: they are searched first, each
+# with three times the time of a kind the promise allows. (Allowed kinds first, so that
+# their unspent time moved on, was measured worse: found, each then spent up to twice
+# shrink_seconds being shrunk and minimised.)
+FORBIDDEN_WEIGHT = 3
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,6 +69,8 @@ class KindResult:
     search: SearchResult | None = None  # the minimal counterexample, when found
     confirmed: bool = False  # replayed against a fresh Redis with the same kind
     unconfirmed: bool = False  # found by the search, not reproduced: not a finding
+    # completions/failures the library refused while this kind was searched, by outcome
+    refused: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,6 +121,7 @@ def try_library(library: str, impl: str, plan: HuntPlan, progress: Progress) -> 
     with redis_for() as url:
         client = redis.Redis.from_url(url, decode_responses=True)
         try:
+            quick_timeouts(client)
             lease = _lease(impl, client, plan)
             results = _hunt_all(client, plan, promise, progress)
         except Exception as exc:  # the adapter (or its library) broke: say so, go on
@@ -126,14 +152,23 @@ def _lease(impl: str, client: redis.Redis, plan: HuntPlan) -> float:
     return float(queue.lease_timeout)
 
 
+def search_order(kinds: tuple[Kind, ...], promise: Promise) -> list[tuple[Kind, int]]:
+    """The kinds with their weights: those the promise forbids first, at
+    :data:`FORBIDDEN_WEIGHT` (the cells a library is judged by), then those it allows."""
+    forbidden = [(k, FORBIDDEN_WEIGHT) for k in kinds if forbids(promise, k)]
+    return forbidden + [(k, 1) for k in kinds if not forbids(promise, k)]
+
+
 def _hunt_all(
     client: redis.Redis, plan: HuntPlan, promise: Promise, progress: Progress
 ) -> list[SearchResult]:
-    """Every kind in turn; a kind found early leaves its unspent time to the rest."""
+    """Every kind in turn, each given its weight's part of what is left of the budget: a
+    kind found early leaves its unspent time to the rest."""
     started, results = time.perf_counter(), []
-    for n, kind in enumerate(plan.kinds):
+    order = search_order(plan.kinds, promise)
+    for n, (kind, weight) in enumerate(order):
         left = plan.budget_s - (time.perf_counter() - started)
-        share = max(left, 0.0) / (len(plan.kinds) - n)
+        share = max(left, 0.0) * weight / sum(w for _, w in order[n:])
         results.append(_hunt_kind(client, plan, kind, promise, progress, share))
     return results
 
@@ -146,15 +181,7 @@ def _hunt_kind(
     progress: Progress,
     budget_s: float,
 ) -> SearchResult:
-    one = HuntPlan(
-        impl=plan.impl,
-        budget_s=budget_s,
-        seed=plan.seed,
-        settings=plan.settings,
-        lease_timeout=plan.lease_timeout,
-        shrink_seconds=plan.shrink_seconds,
-        kinds=(kind,),
-    )
+    one = replace(plan, budget_s=budget_s, kinds=(kind,))
     return hunt(client, one, progress, target=target_for(kind, promise)).results[0]
 
 
@@ -162,7 +189,9 @@ def _confirmed(impl: str, plan: HuntPlan, result: SearchResult, promise: Promise
     kind = result.target.kind
     assert kind is not None
     if not result.found:
-        return KindResult(kind=kind, standing=standing(promise, kind, found=False))
+        return KindResult(
+            kind=kind, standing=standing(promise, kind, found=False), refused=result.refused
+        )
     ok = confirm(impl, plan, result)
     if not ok:
         logger.warning("%s %s: found by the search but not reproduced on a fresh Redis", impl, kind)
@@ -172,6 +201,7 @@ def _confirmed(impl: str, plan: HuntPlan, result: SearchResult, promise: Promise
         search=result,
         confirmed=ok,
         unconfirmed=not ok,
+        refused=result.refused,
     )
 
 
@@ -185,11 +215,25 @@ def confirm(impl: str, plan: HuntPlan, result: SearchResult) -> bool:
     with redis_for() as url:
         client = redis.Redis.from_url(url, decode_responses=True)
         try:
+            quick_timeouts(client)
             factory = queue_factory(impl, lease_timeout=plan.lease_timeout)
-            again = replay(client, factory, steps, setup=setup)
+            again = replay(client, factory, steps, setup=setup, config=WorldConfig())
         finally:
             client.close()
     return any(result.target.matches(f) for f in again.findings)
+
+
+# Redis ends a blocked command's timeout on its timer, every 1/hz s: at the default hz 10
+# a claim on an empty queue with saq's 10 ms BLMOVE, or taskiq's 10 ms XREADGROUP BLOCK,
+# waited 100 ms. The zoo's own servers tick at 100 Hz, the most Redis's redis.conf
+# suggests; what the libraries send, and so what they do, is unchanged.
+ZOO_HZ = 100
+
+
+def quick_timeouts(client: redis.Redis) -> None:
+    """Let short blocking timeouts end when they say, on a server the zoo started."""
+    if not from_env().redis_url:  # a server of the user's own is left as it is
+        client.config_set("hz", ZOO_HZ)
 
 
 def _versions(cls: type[Any]) -> dict[str, str]:
@@ -205,4 +249,12 @@ def _versions(cls: type[Any]) -> dict[str, str]:
     return out
 
 
-__all__ = ["HUNTED", "KindResult", "Trial", "confirm", "try_library"]
+__all__ = [
+    "HUNTED",
+    "SEARCH_WORLD",
+    "KindResult",
+    "Trial",
+    "confirm",
+    "quick_timeouts",
+    "try_library",
+]

@@ -12,7 +12,9 @@ from harness.cli import main
 
 def test_hunt_naive_finds_races_and_writes_the_report(tmp_path: Path) -> None:
     out = tmp_path / "hunt"
-    argv = ["hunt", "--impl", "naive", "--budget", "2s", "--seed", "1", "--out", str(out)]
+    # The budget is a hard deadline per kind (checked before every round trip): 6 s each
+    # leaves a loaded machine room to find lost (a few examples in).
+    argv = ["hunt", "--impl", "naive", "--budget", "12s", "--seed", "1", "--out", str(out)]
     code = main([*argv, "--kind", "lost", "--kind", "unexpected"])
     assert code == 1
     summary = json.loads((out / "hunt.json").read_text())
