@@ -44,7 +44,8 @@ from harness.history_stream import (
 
 _NUMBERED = re.compile(r"(?<=event )\d+|(?<=events )\d+|(?<=→)\d+")
 _DISTINCT = ("events", "duration_s", "tasks", "processes", "workers")
-SPILL_BYTES = 64 << 20  # shard bytes per partition aimed at
+SPILL_BYTES = 256 << 20  # shard bytes per partition aimed at (pass 2 holds one at a time)
+BLOCK_BYTES = 64 << 20  # shard bytes read at a time in pass 1
 
 
 def check_streamed(
@@ -57,7 +58,7 @@ def check_streamed(
     bar = _Bar(total)
     spill = Path(tempfile.mkdtemp(prefix=".stream-", dir=run_dir))
     try:
-        parts = partition_history(shards, spill, k, bar.add)
+        parts = partition_history(shards, spill, k, bar.add, block_bytes=BLOCK_BYTES)
         return _check_partitions(parts, audit, lease_timeout, drained, bar)
     finally:
         shutil.rmtree(spill, ignore_errors=True)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -83,12 +83,16 @@ def read_shard(path: Path, number: int = 0) -> pa.Table:
     return _read_block(path, _drop_torn_tail(path, data), number, 1)
 
 
-def read_shard_blocks(path: Path, number: int, block_bytes: int) -> Iterator[pa.Table]:
+def read_shard_blocks(
+    path: Path, number: int, block_bytes: int, on_bytes: Callable[[int], None] | None = None
+) -> Iterator[pa.Table]:
     """The shard as tables of whole lines, about ``block_bytes`` of JSONL each, in order.
 
     The same acceptance, checks and ``file:line`` messages as :func:`read_shard` (a
     torn last line is the file's last, not a block's), in memory bounded by the block.
+    ``on_bytes`` is told the size of each block read (for a progress bar).
     """
+    tell = on_bytes or (lambda size: None)
     try:
         with path.open("rb") as shard:
             rest, first_line = b"", 1
@@ -99,11 +103,14 @@ def read_shard_blocks(path: Path, number: int, block_bytes: int) -> Iterator[pa.
                 chunk = shard.read(block_bytes)
                 data = rest + chunk
                 if not chunk:
-                    yield _read_block(path, _drop_torn_tail(path, data, first_line), number, first_line)
+                    tell(len(data))
+                    tail = _drop_torn_tail(path, data, first_line)
+                    yield _read_block(path, tail, number, first_line)
                     return
                 cut = data.rfind(b"\n") + 1
                 block, rest = data[:cut], data[cut:]
                 if block:
+                    tell(len(block))
                     yield _read_block(path, block, number, first_line)
                     first_line += block.count(b"\n")
     except OSError as exc:
