@@ -103,7 +103,8 @@ def read_shard_blocks(
                 chunk = shard.read(block_bytes)
                 data = rest + chunk
                 if not chunk:
-                    tell(len(data))
+                    if data:
+                        tell(len(data))
                     tail = _drop_torn_tail(path, data, first_line)
                     yield _read_block(path, tail, number, first_line)
                     return
