@@ -121,7 +121,7 @@ def read_shard_blocks(
 def _read_block(path: Path, data: bytes, number: int, first_line: int) -> pa.Table:
     """Whole lines of a shard (``data`` ends with a newline), the first numbered ``first_line``."""
     _check_utf8(path, data, first_line)
-    if not data.strip():
+    if not data or data.isspace():  # (not strip(): no copy of the block)
         return table_from_rows([], number, [])
     newlines = data.count(b"\n")
     # Every line an object starting at its first byte (the common case): rows are lines.
