@@ -143,8 +143,8 @@ class _Spill:
 
 
 def _joined(carry: pa.Table, block: pa.Table) -> pa.Table:
-    """The carried rows, then the block's, as one table with one dictionary per column."""
-    return pa.concat_tables([carry, block]).unify_dictionaries().combine_chunks()
+    """The carried rows, then the block's: one dictionary per column (no copy of the rows)."""
+    return pa.concat_tables([carry, block]).unify_dictionaries()
 
 
 def _granted_claims(table: pa.Table, f: np.ndarray) -> bool:
