@@ -92,11 +92,23 @@ def _check_partitions(
         )
         reports.append(report)
         keys.append(_keys(frame, report))
-        names = views.task_names
-        totals["tasks"] += sum(partition_of(str(t), k) == n for t in names)
-        totals["workers"].update(views.who(int(h)) for h in views.claims["head"].to_numpy())
+        names = [str(t) for t in views.task_names.to_numpy()]
+        totals["tasks"] += sum(partition_of(t, k) == n for t in names)
+        totals["workers"].update(_actor_names(frame, views.claims["actor"].to_numpy()))
     index = _renumbering(parts, keys)
     return _merged(reports, index, parts, totals)
+
+
+def _actor_names(frame: pd.DataFrame, actors: np.ndarray) -> set[str]:
+    """The names of distinct actor codes (:func:`harness.checks.ops._actors`): a worker
+    id's code, else the process's code offset by the number of worker ids."""
+    workers = frame["worker_id"].cat.categories
+    processes = frame["process"].cat.categories
+    codes = np.unique(actors)
+    return {
+        str(workers[c]) if c < len(workers) else str(processes[c - len(workers)])
+        for c in codes.tolist()
+    }
 
 
 def _audit_part(audit: Audit, n: int, k: int) -> Audit:

@@ -231,19 +231,27 @@ def global_indices(paths: list[Path], keys: pd.DataFrame) -> np.ndarray:
     """The whole-history ``index`` of rows named by ``(time_ns, shard, line)`` in ``keys``:
     how many rows of every partition sort before each (time, then shard, then line)."""
     time = keys["time_ns"].to_numpy()
-    shard, line = keys["shard"].to_numpy(), keys["line"].to_numpy()
+    within = _within_time(keys["shard"].to_numpy(), keys["line"].to_numpy())
     ranks = np.zeros(len(keys), dtype=np.int64)
     for path in paths:
         part = pq.read_table(path, columns=["time_ns", "shard", "line"])
-        t = np.sort(part.column("time_ns").to_numpy())
+        t = part.column("time_ns").to_numpy()
+        order = np.lexsort((part.column("line").to_numpy(), part.column("shard").to_numpy(), t))
+        t = t[order]
         low, high = np.searchsorted(t, time, "left"), np.searchsorted(t, time, "right")
         ranks += low
         tied = np.flatnonzero(high > low)
-        if len(tied):
-            all_t = part.column("time_ns").to_numpy()
-            s, ln = part.column("shard").to_numpy(), part.column("line").to_numpy()
-            for q in tied:
-                same = all_t == time[q]
-                before = (s[same] < shard[q]) | ((s[same] == shard[q]) & (ln[same] < line[q]))
-                ranks[q] += int(before.sum())
+        if len(tied):  # rows at the same time: those of an earlier shard, or line, first
+            s = part.column("shard").to_numpy()[order]
+            ln = part.column("line").to_numpy()[order]
+            order_within = _within_time(s, ln)
+            for q in tied.tolist():
+                run = order_within[low[q] : high[q]]  # sorted: the rows were lexsorted
+                ranks[q] += int(np.searchsorted(run, within[q], "left"))
     return ranks
+
+
+def _within_time(shard: np.ndarray, line: np.ndarray) -> np.ndarray:
+    """(shard, line) as one sortable integer (lines are below 2**40)."""
+    out: np.ndarray = (shard.astype(np.int64) << 40) | line.astype(np.int64)
+    return out

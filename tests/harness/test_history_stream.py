@@ -31,7 +31,7 @@ def _many_partitions(monkeypatch: pytest.MonkeyPatch) -> None:
     """A few hundred bytes per partition: even a tiny history is split into many; and
     shards read in blocks of a few lines, so ops straddle blocks."""
     monkeypatch.setattr(analyze_stream, "SPILL_BYTES", 256)
-    monkeypatch.setattr(analyze_stream, "BLOCK_BYTES", 300)
+    monkeypatch.setattr(analyze_stream, "BLOCK_BYTES", 1500)
 
 
 def write_run(root: Path, shards: list[list[dict[str, Any]]], audit: Any = None) -> Path:
