@@ -67,11 +67,14 @@ def analyze_run(
     lease_timeout: float | None = None,
     top: int = TOP,
     stream: bool | None = None,
+    cache: bool = False,
 ) -> CheckReport:
     """Check a run folder's history and write its report files into the folder.
 
     ``stream``: check in bounded memory (:mod:`harness.analyze_stream`); None: when
     the shards outweigh :func:`should_stream`'s share of the available memory.
+    ``cache``: also write the parsed history's Parquet cache for later loads (a
+    current cache is read either way; writing it costs about a tenth of an analysis).
     """
     if not run_dir.is_dir():
         raise HistoryError(f"{run_dir}: not a run folder")
@@ -90,7 +93,7 @@ def analyze_run(
         report = judged(check_streamed(run_dir, **options), promise)
         write_report(run_dir, None, report, run_info=run_info, top=top, lease_given=lease_timeout)
         return report
-    frame = load_history(run_dir)
+    frame = load_history(run_dir, write_cache=cache)
     report = judged(check_history(frame, **options), promise)
     write_report(run_dir, frame, report, run_info=run_info, top=top, lease_given=lease_timeout)
     wait_for_cache()

@@ -44,7 +44,8 @@ from harness.history_stream import (
 
 _NUMBERED = re.compile(r"(?<=event )\d+|(?<=events )\d+|(?<=→)\d+")
 _DISTINCT = ("events", "duration_s", "tasks", "processes", "workers")
-SPILL_BYTES = 64 << 20  # shard bytes per partition aimed at
+SPILL_BYTES = 256 << 20  # shard bytes per partition aimed at (pass 2 holds one at a time)
+BLOCK_BYTES = 64 << 20  # shard bytes read at a time in pass 1
 
 
 def check_streamed(
@@ -57,7 +58,7 @@ def check_streamed(
     bar = _Bar(total)
     spill = Path(tempfile.mkdtemp(prefix=".stream-", dir=run_dir))
     try:
-        parts = partition_history(shards, spill, k, bar.add)
+        parts = partition_history(shards, spill, k, bar.add, block_bytes=BLOCK_BYTES)
         return _check_partitions(parts, audit, lease_timeout, drained, bar)
     finally:
         shutil.rmtree(spill, ignore_errors=True)
@@ -91,11 +92,23 @@ def _check_partitions(
         )
         reports.append(report)
         keys.append(_keys(frame, report))
-        names = views.task_names
-        totals["tasks"] += sum(partition_of(str(t), k) == n for t in names)
-        totals["workers"].update(views.who(int(h)) for h in views.claims["head"].to_numpy())
+        names = [str(t) for t in views.task_names.to_numpy()]
+        totals["tasks"] += sum(partition_of(t, k) == n for t in names)
+        totals["workers"].update(_actor_names(frame, views.claims["actor"].to_numpy()))
     index = _renumbering(parts, keys)
     return _merged(reports, index, parts, totals)
+
+
+def _actor_names(frame: pd.DataFrame, actors: np.ndarray) -> set[str]:
+    """The names of distinct actor codes (:func:`harness.checks.ops._actors`): a worker
+    id's code, else the process's code offset by the number of worker ids."""
+    workers = frame["worker_id"].cat.categories
+    processes = frame["process"].cat.categories
+    codes = np.unique(actors)
+    return {
+        str(workers[c]) if c < len(workers) else str(processes[c - len(workers)])
+        for c in codes.tolist()
+    }
 
 
 def _audit_part(audit: Audit, n: int, k: int) -> Audit:

@@ -1,6 +1,9 @@
 """``harness``: the command line. Each subcommand lives in ``harness.commands.<name>``
 and exposes ``register(subparsers)``; this module dispatches and is the process
-boundary of every command: it turns any outcome into one exit code of
+boundary of every command. Only the chosen command's module is imported (its imports —
+Redis, Hypothesis, matplotlib... — cost up to a second of CPU each start-up); ``harness``
+alone, ``--help`` or an unknown command registers them all, for the full usage. It is
+also the process boundary of every command: it turns any outcome into one exit code of
 ``harness.exitcodes`` and errors into one line on stderr — never a traceback.
 
 - bad options (argparse), a :class:`HarnessError`: ``harness CMD: error: ...``, exit 2;
@@ -35,7 +38,8 @@ class Parser(argparse.ArgumentParser):
         self.exit(ExitCode.UNKNOWN, f"{self.prog}: error: {crash.one_line(message)}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``argv``, only the command it names is registered (when it names one)."""
     parser = Parser(
         prog="harness",
         description=(
@@ -47,10 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
+    for name in _commands_needed(argv):
         module = importlib.import_module(f"harness.commands.{name}")
         module.register(sub)
     return parser
+
+
+def _commands_needed(argv: Sequence[str] | None) -> tuple[str, ...]:
+    """The command ``argv`` names (its first word that is not an option), else all of them."""
+    if argv is None:
+        return COMMANDS
+    word = next((a for a in argv if not a.startswith("-")), None)
+    return (word,) if word in COMMANDS else COMMANDS
 
 
 def _run_folder(args: argparse.Namespace) -> Path | None:
@@ -60,7 +72,8 @@ def _run_folder(args: argparse.Namespace) -> Path | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -65,8 +65,14 @@ COLUMNS = tuple(DTYPES)
 assert set(FIELDS) <= set(COLUMNS), "every contract field is a frame column"
 
 
-def load_history(run_dir: Path, *, use_cache: bool = True) -> pd.DataFrame:
-    """The run's history frame (cached as Parquet); raises :class:`HistoryError`."""
+def load_history(
+    run_dir: Path, *, use_cache: bool = True, write_cache: bool | None = None
+) -> pd.DataFrame:
+    """The run's history frame; raises :class:`HistoryError`.
+
+    ``use_cache``: read the Parquet cache when it is current, and (unless
+    ``write_cache`` is False) write it after parsing the shards.
+    """
     shards = shard_paths(run_dir)
     key = cache_key(shards)
     cache = run_dir / CACHE_NAME
@@ -77,7 +83,7 @@ def load_history(run_dir: Path, *, use_cache: bool = True) -> pd.DataFrame:
     with ThreadPoolExecutor(max_workers=2) as pool:
         tables = list(pool.map(read_shard, shards, range(len(shards))))
     frame = build_frame(tables, [p.name for p in shards])
-    if use_cache:
+    if use_cache if write_cache is None else write_cache:
         write_cache_in_background(cache, key, frame)
     return frame
 

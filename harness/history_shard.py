@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,37 +80,75 @@ def read_shard(path: Path, number: int = 0) -> pa.Table:
         raise HistoryError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     if data.startswith(BOM):
         data = data[len(BOM) :]
-    data = _drop_torn_tail(path, data)
-    _check_utf8(path, data)
-    if not data.strip():
+    return _read_block(path, _drop_torn_tail(path, data), number, 1)
+
+
+def read_shard_blocks(
+    path: Path, number: int, block_bytes: int, on_bytes: Callable[[int], None] | None = None
+) -> Iterator[pa.Table]:
+    """The shard as tables of whole lines, about ``block_bytes`` of JSONL each, in order.
+
+    The same acceptance, checks and ``file:line`` messages as :func:`read_shard` (a
+    torn last line is the file's last, not a block's), in memory bounded by the block.
+    ``on_bytes`` is told the size of each block read (for a progress bar).
+    """
+    tell = on_bytes or (lambda size: None)
+    try:
+        with path.open("rb") as shard:
+            rest, first_line = b"", 1
+            head = shard.read(len(BOM))
+            if head != BOM:
+                rest = head
+            while True:
+                chunk = shard.read(block_bytes)
+                data = rest + chunk
+                if not chunk:
+                    if data:
+                        tell(len(data))
+                    tail = _drop_torn_tail(path, data, first_line)
+                    yield _read_block(path, tail, number, first_line)
+                    return
+                cut = data.rfind(b"\n") + 1
+                block, rest = data[:cut], data[cut:]
+                if block:
+                    tell(len(block))
+                    yield _read_block(path, block, number, first_line)
+                    first_line += block.count(b"\n")
+    except OSError as exc:
+        raise HistoryError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+
+
+def _read_block(path: Path, data: bytes, number: int, first_line: int) -> pa.Table:
+    """Whole lines of a shard (``data`` ends with a newline), the first numbered ``first_line``."""
+    _check_utf8(path, data, first_line)
+    if not data or data.isspace():  # (not strip(): no copy of the block)
         return table_from_rows([], number, [])
-    irregular = _IRREGULAR.search(data) or _IRREGULAR_START.match(data)
-    lines = _object_lines(path, data) if irregular else None
+    newlines = data.count(b"\n")
+    # Every line an object starting at its first byte (the common case): rows are lines.
+    # Else the slower path numbers the lines: pyarrow skips blank ones (rows are no longer
+    # lines), and crashes on some top-level non-objects (`null` at the start of a block:
+    # a segfault in pyarrow 26).
+    regular = data.startswith(b"{") and data.count(b"\n{") == newlines - 1
+    lines = None if regular else _object_lines(path, data, first_line)
     try:
         table = pajson.read_json(pa.BufferReader(data), read_options=_READ, parse_options=_PARSE)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        find_bad_line(path, data)
+        find_bad_line(path, data, first_line)
         raise HistoryError(f"{path}: unreadable: {_one_line(exc)}") from exc
-    if table.num_rows != (data.count(b"\n") if lines is None else len(lines)):
-        find_bad_line(path, data)  # e.g. two objects on one line
+    if table.num_rows != (newlines if lines is None else len(lines)):
+        find_bad_line(path, data, first_line)  # e.g. two objects on one line
         raise HistoryError(f"{path}: unreadable: not one JSON object per line")
     if lines is None:
-        lines = np.arange(1, table.num_rows + 1, dtype=np.int64)
+        lines = np.arange(first_line, first_line + table.num_rows, dtype=np.int64)
     table = validate_table(str(path), table, lines)
-    return _with_extras(table, number, lines, _values_column(data, table, lines))
+    values = _values_column(data, table, lines - (first_line - 1))
+    return _with_extras(table, number, lines, values)
 
 
-# A line that is blank or starts with anything but "{". pyarrow skips blank lines (so
-# rows are no longer line numbers), and crashes on some top-level non-objects (`null`
-# at the start of a block: a segfault in pyarrow 26), so such shards take a slower path.
-_IRREGULAR = re.compile(rb"\n[ \t\r]*[^{ \t\r]")
-_IRREGULAR_START = re.compile(rb"[ \t\r]*[^{ \t\r]")
-
-
-def _object_lines(path: Path, data: bytes) -> np.ndarray:
+def _object_lines(path: Path, data: bytes, first_line: int = 1) -> np.ndarray:
     """The numbers of the non-blank lines; raises for one that is not a JSON object."""
     numbers = []
-    for number, raw in enumerate(data.split(b"\n"), start=1):
+    for number, raw in enumerate(data.split(b"\n"), start=first_line):
         text = raw.strip()
         if not text:
             continue
@@ -120,7 +159,7 @@ def _object_lines(path: Path, data: bytes) -> np.ndarray:
     return np.asarray(numbers, dtype=np.int64)
 
 
-def _drop_torn_tail(path: Path, data: bytes) -> bytes:
+def _drop_torn_tail(path: Path, data: bytes, first_line: int = 1) -> bytes:
     """A shard whose writer was killed may end in a partial line: warn and drop it."""
     cut = data.rfind(b"\n") + 1
     tail = data[cut:]
@@ -132,18 +171,18 @@ def _drop_torn_tail(path: Path, data: bytes) -> bytes:
         complete = False
     if complete:
         return data + b"\n"
-    line = data.count(b"\n") + 1
+    line = first_line + data.count(b"\n")
     logger.warning("%s:%d: truncated last line dropped (writer killed mid-write?)", path, line)
     return data[:cut]
 
 
-def _check_utf8(path: Path, data: bytes) -> None:
+def _check_utf8(path: Path, data: bytes, first_line: int = 1) -> None:
     if data.isascii():  # the common case, and much faster than decoding
         return
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
+        line = first_line + data.count(b"\n", 0, exc.start)
         column = exc.start - data.rfind(b"\n", 0, exc.start)
         bad = data[exc.start : exc.start + 1].hex()
         raise MalformedEventError(
@@ -202,13 +241,13 @@ def _first_bad(
 # --- naming the bad line ------------------------------------------------------------------
 
 
-def find_bad_line(path: Path, data: bytes) -> None:
+def find_bad_line(path: Path, data: bytes, first_line: int = 1) -> None:
     """Raise :class:`MalformedEventError` for the first line that is not a valid event.
 
     Returns when every line passes (the caller then reports the shard as a whole).
     Never raises anything but :class:`HistoryError`: it reads input known to be bad.
     """
-    for number, raw in enumerate(data.split(b"\n"), start=1):
+    for number, raw in enumerate(data.split(b"\n"), start=first_line):
         if raw.strip():
             parse_line(str(path), number, raw)
 

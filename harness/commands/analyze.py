@@ -60,6 +60,12 @@ def register(sub: Any) -> None:
         "(default: automatic when the shards exceed 1/4 of the available memory)",
     )
     mode.add_argument("--no-stream", dest="stream", action="store_false", help="never stream")
+    p.add_argument(
+        "--cache",
+        action="store_true",
+        help="also keep the parsed history as RUN_DIR/.history-cache.parquet, so later "
+        "analyses (compare, audit, replay, analyze again) skip parsing",
+    )
     p.add_argument("--junit", type=Path, metavar="FILE", help="also write JUnit XML for CI")
     p.add_argument(
         "--summary-md", type=Path, metavar="FILE", help="also write a CI job summary (Markdown)"
@@ -76,7 +82,11 @@ def run(args: argparse.Namespace) -> int:
     if args.top < 0:
         raise ConfigError("--top must be 0 or more")
     report = analyze_run(
-        args.run_dir, lease_timeout=args.lease_timeout, top=args.top, stream=args.stream
+        args.run_dir,
+        lease_timeout=args.lease_timeout,
+        top=args.top,
+        stream=args.stream,
+        cache=args.cache,
     )
     print(f"verdict: {report.verdict}")
     for kind, result in report.results.items():

@@ -57,7 +57,7 @@ def timeline(frame: pd.DataFrame) -> Timeline:
 
 def fault_windows(frame: pd.DataFrame, line: Timeline) -> list[tuple[float, float, str]]:
     """(start s, stop s, fault) from nemesis events; an unclosed window runs to the end."""
-    rows = frame[_is(frame, "f", "nemesis") & frame["value"].notna().to_numpy()]
+    rows = frame[rows_where(frame, "f", "nemesis") & frame["value"].notna().to_numpy()]
     open_: dict[str, float] = {}
     windows = []
     for value, t in zip(rows["value"], rows["time_ns"], strict=True):
@@ -85,7 +85,7 @@ def _shade(ax: Any, windows: list[tuple[float, float, str]]) -> None:
         )
 
 
-def _is(frame: pd.DataFrame, column: str, name: str) -> np.ndarray:
+def rows_where(frame: pd.DataFrame, column: str, name: str) -> np.ndarray:
     """Rows whose categorical ``column`` equals ``name`` (compares integer codes)."""
     categories = frame[column].cat.categories
     if name not in categories:
@@ -94,14 +94,14 @@ def _is(frame: pd.DataFrame, column: str, name: str) -> np.ndarray:
 
 
 def _masks(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    ok = _is(frame, "type", "ok")
+    ok = rows_where(frame, "type", "ok")
     has_task = frame["task_id"].cat.codes.to_numpy() >= 0
     return {
-        "submit": _is(frame, "f", "submit") & ok,
-        "claim": _is(frame, "f", "claim") & ok & has_task,
-        "complete": _is(frame, "f", "complete") & ok,
-        "fail": _is(frame, "f", "fail") & ok,
-        "rescue": _is(frame, "f", "rescue") & ok & has_task,
+        "submit": rows_where(frame, "f", "submit") & ok,
+        "claim": rows_where(frame, "f", "claim") & ok & has_task,
+        "complete": rows_where(frame, "f", "complete") & ok,
+        "fail": rows_where(frame, "f", "fail") & ok,
+        "rescue": rows_where(frame, "f", "rescue") & ok & has_task,
     }
 
 
@@ -161,7 +161,7 @@ OUTCOME_COLOURS = {"ok": "tab:green", "fail": "tab:orange", "info": "tab:red"}
 
 def _latency_rows(frame: pd.DataFrame) -> np.ndarray:
     """Paired ops' invoke rows (at most ``SAMPLE``, a seeded sample)."""
-    invokes = _is(frame, "type", "invoke") & (frame["latency_ns"].to_numpy() >= 0)
+    invokes = rows_where(frame, "type", "invoke") & (frame["latency_ns"].to_numpy() >= 0)
     rows = np.flatnonzero(invokes)
     if len(rows) > SAMPLE:
         rows = np.sort(np.random.default_rng(0).choice(rows, SAMPLE, replace=False))
@@ -178,7 +178,9 @@ def _latency_plot(
     try:
         rows = _latency_rows(frame)
         ms = frame["latency_ns"].to_numpy()[rows] / 1e6
-        outcome = frame["outcome"].astype(str).to_numpy()[rows]
+        outcome = frame["outcome"].cat.categories.to_numpy()[
+            frame["outcome"].cat.codes.to_numpy()[rows]
+        ]
         for name, colour in OUTCOME_COLOURS.items():
             chosen = outcome == name
             if chosen.any():

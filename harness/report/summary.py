@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from harness.checks.verdicts import CheckReport, Verdict
-from harness.report.plots import fault_windows, timeline
+from harness.report.plots import fault_windows, rows_where, timeline
 
 Row = tuple[str, str]
 NOT_RECORDED = "not recorded"
@@ -94,7 +94,7 @@ def _streamed(run_info: dict[str, Any]) -> str:
 
 def lease_origin(frame: pd.DataFrame, run_info: dict[str, Any], given: float | None) -> str:
     """Where the lease the claim checks used came from (the API first, as the checks do)."""
-    claims = frame["f"].astype(str).to_numpy() == "claim"
+    claims = rows_where(frame, "f", "claim")
     with_deadline = int(np.count_nonzero(claims & frame["expires_at"].notna().to_numpy()))
     fallback = (
         f"{given:g} s given to the analyzer (--lease-timeout)"

@@ -4,26 +4,23 @@ One lane per actor of the interleaving (workers lettered as in its table, each j
 the producer); a bar from each claim to its holder's completion or failure (open to the
 right edge when it never ended); each op as a thin line from invoke to answer; a mark
 where a claim's lease ran out; janitor re-queues as triangles; the events that prove the
-violation in red. Drawn once with matplotlib and saved twice: a PNG for report.md and
-SVG text that index.html inlines (plain SVG elements, no script, nothing external).
+violation in red. Laid out once as shapes (:mod:`harness.report.shapes`) and written
+twice: a PNG for report.md and SVG text that index.html inlines (plain SVG elements, no
+script, nothing external).
 """
 
 from __future__ import annotations
 
-import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from harness.report.interleaving import letters, role, shown_rows
+from harness.report.shapes import Canvas, Line, Mark, Rect, Text, nice_ticks, text_width
 
 HOLD = "#4c78a8"  # a claim held
 OP = "#9a9a9a"  # an op in flight
@@ -127,73 +124,105 @@ def _times(lane: Lane) -> list[float]:
     return [b for _, b in lane.ops] + [t for t, _, _ in lane.points] + lane.rescues
 
 
-def draw(pic: Picture) -> Any:
-    """The matplotlib figure (the caller closes it)."""
-    height = 1.3 + 0.6 * max(len(pic.lanes), 1)
-    fig, ax = plt.subplots(figsize=(9, height), dpi=100)
+WIDTH = 900  # px
+LEFT, RIGHT, TOP, BOTTOM = 120, 18, 35, 85  # margins, px
+PT = 100 / 72  # px per point (the pictures are 100 dpi)
+GRID = "#b0b0b0"
+KEY = (
+    ("bar", HOLD, "holds the task (claim to its end)"),
+    ("line", OP, "request in flight"),
+    ("lease", LEASE, "lease runs out"),
+    ("v", RESCUE, "janitor re-queues"),
+    ("o", PROOF, "proves the violation"),
+)
+
+
+def draw(pic: Picture) -> Canvas:
+    """The picture's shapes: one lane per actor (the first on top), time across."""
+    lanes = max(len(pic.lanes), 1)
+    canvas = Canvas(width=WIDTH, height=round((1.3 + 0.6 * lanes) * 100))
+    right, bottom = WIDTH - RIGHT, canvas.height - BOTTOM
+    x0, x1 = -pic.end_ms * 0.02, pic.end_ms
+    y0, y1 = -0.7, len(pic.lanes) - 0.2
+
+    def px(x: float) -> float:
+        return LEFT + (x - x0) / (x1 - x0) * (right - LEFT)
+
+    def py(y: float) -> float:
+        return bottom - (y - y0) / (y1 - y0) * (bottom - TOP)
+
+    ticks = [t for t in nice_ticks(x0, x1) if x0 <= t <= x1]
+    for t in ticks:
+        canvas.add(Line(px(t), TOP, px(t), bottom, GRID, width=0.8 * PT, alpha=0.3))
     for y, lane in enumerate(reversed(pic.lanes)):
-        _lane(ax, y, lane, pic.end_ms)
-    ax.set_yticks(range(len(pic.lanes)), [lane.label for lane in reversed(pic.lanes)])
-    ax.set_ylim(-0.7, len(pic.lanes) - 0.2)
-    ax.set_xlim(-pic.end_ms * 0.02, pic.end_ms)
-    ax.set_xlabel("ms since the first event shown")
-    ax.set_title(pic.title, fontsize=10, loc="left")
-    ax.grid(axis="x", alpha=0.3)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    fig.legend(handles=_key(), loc="lower center", ncol=5, fontsize=7, frameon=False)
-    # Fixed margins in inches (tight_layout would cost as much as drawing the picture).
-    fig.subplots_adjust(left=1.2 / 9, right=0.98, top=1 - 0.35 / height, bottom=0.85 / height)
-    return fig
+        _lane(canvas, y, lane, pic.end_ms, px, py)
+        canvas.add(Line(LEFT - 3.5 * PT, py(y), LEFT, py(y), "#000000", width=0.8 * PT))
+        canvas.add(Text(LEFT - 6 * PT, py(y) + 4.5, lane.label, anchor="end"))
+    canvas.add(Line(LEFT, TOP, LEFT, bottom, "#000000", width=0.8 * PT))
+    canvas.add(Line(LEFT, bottom, right, bottom, "#000000", width=0.8 * PT))
+    for t in ticks:
+        canvas.add(Line(px(t), bottom, px(t), bottom + 3.5 * PT, "#000000", width=0.8 * PT))
+        canvas.add(Text(px(t), bottom + 20, f"{t:g}", anchor="middle"))
+    middle = (LEFT + right) / 2
+    canvas.add(Text(middle, bottom + 40, "ms since the first event shown", anchor="middle"))
+    canvas.add(Text(LEFT, TOP - 10, pic.title, size="title"))
+    _key(canvas)
+    return canvas
 
 
-def _lane(ax: Any, y: int, lane: Lane, end_ms: float) -> None:
+def _lane(
+    canvas: Canvas,
+    y: int,
+    lane: Lane,
+    end_ms: float,
+    px: Callable[[float], float],
+    py: Callable[[float], float],
+) -> None:
     for start, stop, is_open in lane.holds:
-        ax.barh(
-            y, stop - start, left=start, height=0.45, color=HOLD, alpha=0.3 if is_open else 0.55
-        )
+        top, height = py(y + 0.225), py(y - 0.225) - py(y + 0.225)
+        alpha = 0.3 if is_open else 0.55
+        canvas.add(Rect(px(start), top, px(stop) - px(start), height, HOLD, alpha))
     for start, stop in lane.ops:
-        ax.plot([start, stop], [y - 0.32, y - 0.32], color=OP, linewidth=2.5)
+        canvas.add(Line(px(start), py(y - 0.32), px(stop), py(y - 0.32), OP, width=2.5 * PT))
     for at in lane.leases:
         if at <= end_ms:
-            ax.plot([at, at], [y - 0.38, y + 0.38], color=LEASE, linewidth=2, linestyle=":")
+            canvas.add(
+                Line(px(at), py(y - 0.38), px(at), py(y + 0.38), LEASE, width=2 * PT, dotted=True)
+            )
     for at in lane.rescues:
-        ax.plot(at, y, marker="v", markersize=11, color=RESCUE, linestyle="none")
+        canvas.add(Mark(px(at), py(y), 11 * PT, RESCUE, shape="v"))
     for n, (at, text, is_proof) in enumerate(lane.points):
         colour = PROOF if is_proof else "#333333"
-        size = 8 if is_proof else 4
-        ax.plot(at, y, marker="o", markersize=size, color=colour, linestyle="none")
+        canvas.add(Mark(px(at), py(y), (8 if is_proof else 4) * PT, colour))
         if text:
             lift = 0.14 + 0.14 * (n % 2)  # neighbouring labels alternate heights
-            ax.annotate(text, (at, y + lift), fontsize=7, color=colour, ha="center",
-                        fontweight="bold" if is_proof else "normal")  # fmt: skip
+            label = Text(
+                px(at), py(y + lift), text, colour, size="small", anchor="middle", bold=is_proof
+            )
+            canvas.add(label)
 
 
-def _key() -> list[Any]:
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
-    return [
-        Patch(color=HOLD, alpha=0.55, label="holds the task (claim to its end)"),
-        Line2D([], [], color=OP, linewidth=2.5, label="request in flight"),
-        Line2D([], [], color=LEASE, linewidth=2, linestyle=":", label="lease runs out"),
-        Line2D([], [], color=RESCUE, marker="v", linestyle="none", label="janitor re-queues"),
-        Line2D([], [], color=PROOF, marker="o", linestyle="none", label="proves the violation"),
-    ]
+def _key(canvas: Canvas) -> None:
+    """The legend, centred along the bottom edge."""
+    widths = [28 + text_width(label, "small") + 14 for _, _, label in KEY]
+    x, y = (canvas.width - sum(widths)) / 2, canvas.height - 14
+    for (kind, colour, label), width in zip(KEY, widths, strict=True):
+        if kind == "bar":
+            canvas.add(Rect(x, y - 9, 22, 9, colour, 0.55))
+        elif kind in ("line", "lease"):
+            style = {"width": 2 * PT, "dotted": True} if kind == "lease" else {"width": 2.5 * PT}
+            canvas.add(Line(x, y - 4, x + 22, y - 4, colour, **style))  # type: ignore[arg-type]
+        else:
+            canvas.add(Mark(x + 11, y - 4, 7 * PT if kind == "v" else 6 * PT, colour, shape=kind))
+        canvas.add(Text(x + 28, y, label, size="small"))
+        x += width
 
 
 def save(pic: Picture, png: Path) -> str:
-    """Write the PNG; return the same figure as inline SVG text."""
-    fig = draw(pic)
-    try:
-        fig.savefig(png)
-        buffer = io.StringIO()
-        with plt.rc_context({"svg.fonttype": "none"}):
-            fig.savefig(buffer, format="svg")
-    finally:
-        plt.close(fig)
-    svg = buffer.getvalue()
-    return (svg[svg.index("<svg") :] if "<svg" in svg else svg).strip()
+    """Write the PNG; return the same picture as inline SVG text."""
+    canvas = draw(pic)
+    canvas.png(png)
+    return canvas.svg()
 
 
 def svg_is_self_contained(svg: str) -> bool:

@@ -29,11 +29,13 @@ LEASE = 0.002  # seconds: the strategies' busy leases expire within the run
 
 @pytest.fixture(autouse=True)
 def _many_partitions(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A few hundred bytes per partition: even a tiny history is split into many."""
+    """A few hundred bytes per partition: even a tiny history is split into many; and
+    shards read in blocks of a few lines, so ops straddle blocks."""
     monkeypatch.setattr(analyze_stream, "SPILL_BYTES", 256)
+    monkeypatch.setattr(analyze_stream, "BLOCK_BYTES", 1500)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def _no_plots(monkeypatch: pytest.MonkeyPatch) -> None:
     """The judgement is compared, not the pictures: drawing PNGs for 80 random examples
     took this module past its timeout on a loaded machine (test_report renders them).
@@ -72,6 +74,7 @@ def assert_same_judgement(run: Path) -> dict[str, Any]:
 
 
 @pytest.mark.timeout(600)  # two full analyses per example; slow beside CPU burners
+@pytest.mark.usefixtures("_no_plots")
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(shards=histories(busy=True))
 def test_streamed_equals_in_memory_on_random_busy_histories(shards: Shards) -> None:
@@ -80,6 +83,7 @@ def test_streamed_equals_in_memory_on_random_busy_histories(shards: Shards) -> N
 
 
 @pytest.mark.timeout(600)  # two full analyses per example; slow beside CPU burners
+@pytest.mark.usefixtures("_no_plots")
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(shards=histories())
 def test_streamed_equals_in_memory_on_random_histories(shards: Shards) -> None:
