@@ -45,15 +45,18 @@ def test_the_readme_example_is_about_twenty_lines_on_the_public_surface() -> Non
     assert imports == ["from harness.locust import Lease, ProducerBase, WorkerBase"]
 
 
+# The run ends when its task budget is drained (about 20 s here); the time limit and the
+# timeouts only bound a run on a loaded machine (it failed once at load average ~30).
+@pytest.mark.timeout(480)
 def test_the_readme_locustfile_runs_to_a_passing_verdict(safe: Deployment, tmp_path: Path) -> None:
     locustfile = tmp_path / "careful.py"
     locustfile.write_text(readme_locustfile())
     run_dir = tmp_path / "run"
     out = subprocess.run(
-        [LOCUST, "-f", str(locustfile), "--headless", "-u", "10", "-r", "10", "-t", "90s",
+        [LOCUST, "-f", str(locustfile), "--headless", "-u", "10", "-r", "10", "-t", "240s",
          "--host", safe.base_url, "--task-budget", str(BUDGET),
          "--mix", "Producer=1,CarefulWorker=4", "--run-dir", str(run_dir), "--only-summary"],
-        capture_output=True, text=True, timeout=240, check=False, cwd=tmp_path,
+        capture_output=True, text=True, timeout=400, check=False, cwd=tmp_path,
         env=child_env(QHARNESS_API_KEY=None, QHARNESS_ADMIN_KEY=None),
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-4000:]
