@@ -2,9 +2,11 @@
 
 :func:`machine_for` builds a ``RuleBasedStateMachine`` class for an
 :class:`Exploration` (a Redis client, a queue factory, the actors, and a
-:class:`~harness.explorer.oracle.Target` saying which findings fail the run). Rules are
-generated per actor, so a shrunk run prints as ``state.w0_claim()``,
-``state.w0_step()``, ``state.clock_advance()``...:
+:class:`~harness.explorer.oracle.Target` saying which findings fail the run). It has one
+weighted rule, ``act``, which draws a kind of step and the actor that takes it (see
+:func:`_add_rules` for why), so Hypothesis prints a shrunk run as ``state.act(...)``
+calls; the readable form of a counterexample is the story and the note-style table the
+explorer writes. The steps:
 
 - workers ``W0..``: claim / complete / fail (retry or not) / heartbeat — each starts an
   operation and performs its first round trip — then ``step`` (one more round trip)
