@@ -56,6 +56,10 @@ class HuntPlan:
     shrink_seconds: float = 10.0
     kinds: tuple[Kind, ...] = HUNTED
     config: WorldConfig | None = None  # actors and drain of each example (default: World's)
+    # Bound by work instead of time: exactly this many searches (seeds) per kind unless
+    # found, with no deadline, so what is found does not depend on the machine's load
+    # (CI's bounded zoo); ``budget_s`` is then not used.
+    searches: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,13 +92,16 @@ def hunt(
                 settings=plan.settings,
                 seed=plan.seed + attempt,
                 shrink_seconds=plan.shrink_seconds,
-                deadline=started + share,
+                deadline=None if plan.searches is not None else started + share,
                 config=plan.config,
             )
             attempt += 1
             refused.update(result.refused)
             spent = time.perf_counter() - started
-            if result.found or spent >= share:
+            if plan.searches is not None:
+                if result.found or attempt >= plan.searches:
+                    break
+            elif result.found or spent >= share:
                 break
         results.append(replace(result, refused=dict(refused)))  # over all of its searches
         if result.found:
