@@ -40,6 +40,12 @@ def register(sub: Any) -> None:
     p.add_argument("--impl", required=True, help="naive, safe, or module:Class")
     p.add_argument("--budget", default="60s", help="time budget, e.g. 60s, 2m (default 60s)")
     p.add_argument("--seed", type=int, default=0, help="first Hypothesis seed (default 0)")
+    p.add_argument(
+        "--searches",
+        type=int,
+        help="bound each kind by work instead of time: N searches (seeds) unless found, no "
+        "deadline, so the result does not depend on the machine's load (CI); --budget is ignored",
+    )
     p.add_argument("--out", type=Path, help="report folder (default reports/<time>-hunt-<impl>)")
     p.add_argument(
         "--kind",
@@ -61,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
     queue_class(args.impl)  # ConfigError (exit 2, one line) when it names no queue
     if args.lease_timeout <= 0:
         raise ConfigError("--lease-timeout must be > 0")
+    if args.searches is not None and args.searches < 1:
+        raise ConfigError("--searches must be at least 1 (or leave it out for a time budget)")
     plan = HuntPlan(
         impl=args.impl,
         budget_s=parse_duration(args.budget, flag="--budget"),
@@ -68,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         settings=profile(args.hypothesis_profile or default_profile_name()),
         lease_timeout=args.lease_timeout,
         kinds=tuple(Kind(k) for k in args.kind) if args.kind else HUNTED,
+        searches=args.searches,
     )
     out: Path = args.out or new_run_dir(Path("reports"), f"hunt-{_safe_name(args.impl)}")
     print(

@@ -107,7 +107,7 @@ def test_a_hunted_regression_test_fails_on_the_race_and_passes_once_fixed(
 ) -> None:
     hunt = project.run(
         "-m", "harness", "hunt", "--impl", "queues:MyQueue", "--kind", "lost",
-        "--budget", "30s", "--out", "hunt",
+        "--searches", "1", "--out", "hunt",
     )  # fmt: skip
     assert hunt.returncode == 1, hunt.stderr  # a race was found
     source = _pasted_test((project.root / "hunt" / "report.md").read_text())

@@ -81,7 +81,7 @@ def test_without_the_real_time_declaration_the_lease_never_expires(
 
 def test_hunt_a_third_party_queue_states_what_it_ran_with(tmp_path: Path) -> None:
     out = tmp_path / "hunt"
-    argv = ["hunt", "--impl", IMPL, "--budget", "5s", "--seed", "1", "--out", str(out)]
+    argv = ["hunt", "--impl", IMPL, "--searches", "1", "--seed", "1", "--out", str(out)]
     code = main([*argv, "--kind", "lost", "--lease-timeout", "30"])
     assert code == 1
     summary = json.loads((out / "hunt.json").read_text())
