@@ -80,7 +80,13 @@ def run(args: argparse.Namespace) -> int:
     )
     out: Path = args.out or new_run_dir(Path("reports"), f"hunt-{_safe_name(args.impl)}")
     print(
-        f"hunting races in {args.impl} (budget {plan.budget_s:g}s, seed {plan.seed})",
+        f"hunting races in {args.impl} ("
+        + (
+            f"{plan.searches} search(es) per kind"
+            if plan.searches
+            else f"budget {plan.budget_s:g}s"
+        )
+        + f", seed {plan.seed})",
         file=sys.stderr,
     )
     with redis_for() as url:
