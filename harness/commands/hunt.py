@@ -44,7 +44,8 @@ def register(sub: Any) -> None:
         "--searches",
         type=int,
         help="bound each kind by work instead of time: N searches (seeds) unless found, no "
-        "deadline, so the result does not depend on the machine's load (CI); --budget is ignored",
+        "deadline, so a queue timed by the injected clock gives the same result on a loaded "
+        "machine (CI); --budget is ignored",
     )
     p.add_argument("--out", type=Path, help="report folder (default reports/<time>-hunt-<impl>)")
     p.add_argument(

@@ -57,8 +57,9 @@ class HuntPlan:
     kinds: tuple[Kind, ...] = HUNTED
     config: WorldConfig | None = None  # actors and drain of each example (default: World's)
     # Bound by work instead of time: exactly this many searches (seeds) per kind unless
-    # found, with no deadline, so what is found does not depend on the machine's load
-    # (CI's bounded zoo); ``budget_s`` is then not used.
+    # found, with no deadline, so what is found does not depend on the machine's load as
+    # long as the queue's waits follow the injected clock (saq's do not: its bounded CI
+    # search still varies with load); ``budget_s`` is then not used.
     searches: int | None = None
 
 
