@@ -1,10 +1,10 @@
 """``harness``: the command line. Each subcommand lives in ``harness.commands.<name>``
 and exposes ``register(subparsers)``; this module dispatches and is the process
-boundary of every command. Only the chosen command's module is imported (its imports —
-Redis, Hypothesis, matplotlib... — cost up to a second of CPU each start-up); ``harness``
-alone, ``--help`` or an unknown command registers them all, for the full usage. It is
-also the process boundary of every command: it turns any outcome into one exit code of
-``harness.exitcodes`` and errors into one line on stderr — never a traceback.
+boundary of every command: it turns any outcome into one exit code of
+``harness.exitcodes`` and errors into one line on stderr — never a traceback. Only the
+chosen command's module is imported (its imports — Redis, Hypothesis, matplotlib... — cost
+up to a second of CPU each start-up); ``harness`` alone, ``--help`` or an unknown command
+registers them all, for the full usage.
 
 - bad options (argparse), a :class:`HarnessError`: ``harness CMD: error: ...``, exit 2;
 - an unexpected exception: one line naming the file that holds its traceback (the run

@@ -99,10 +99,8 @@ def hunt(
             attempt += 1
             refused.update(result.refused)
             spent = time.perf_counter() - started
-            if plan.searches is not None:
-                if result.found or attempt >= plan.searches:
-                    break
-            elif result.found or spent >= share:
+            used_up = spent >= share if plan.searches is None else attempt >= plan.searches
+            if result.found or used_up:
                 break
         results.append(replace(result, refused=dict(refused)))  # over all of its searches
         if result.found:
