@@ -26,11 +26,13 @@ queue instance.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import contextlib
 import contextvars
 import functools
 import queue
+import sys
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping
 from dataclasses import dataclass
@@ -234,8 +236,24 @@ def stepped(coro: Coroutine[Any, Any, T], *, clock: Clock | None = None) -> Gene
             _settle(future)
 
 
+_EXITING = threading.Event()
+
+
+@atexit.register
+def _exiting() -> None:
+    """From here on the loop's daemon thread may be frozen by the interpreter's shutdown."""
+    _EXITING.set()
+
+
 def _settle(future: concurrent.futures.Future[Any]) -> None:
-    """Wait for a crashed coroutine to unwind (it can send nothing); its error is expected."""
+    """Wait for a crashed coroutine to unwind (it can send nothing); its error is expected.
+
+    Not at exit: operations an explorer dropped in flight are closed by the interpreter's
+    last garbage collection, when the loop thread no longer runs; waiting for each would
+    hold the exit for STEP_TIMEOUT_S per operation (minutes, seen at the end of a zoo run).
+    """
+    if _EXITING.is_set() or sys.is_finalizing():
+        return
     # The library may wrap Crashed in an error of its own: any error is the crash's.
     with contextlib.suppress(Exception, concurrent.futures.CancelledError):
         future.result(timeout=STEP_TIMEOUT_S)

@@ -24,7 +24,7 @@ No rule knows any bug: what fails a run is only the target's filter over finding
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -32,7 +32,7 @@ import redis
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
-from harness.contract import ManualClock, TaskQueue
+from harness.contract import ManualClock, TaskQueue, TaskView
 from harness.explorer.actors import Action, Step
 from harness.explorer.oracle import Finding, Target
 from harness.explorer.trace import Stage
@@ -41,7 +41,8 @@ from harness.queues import build_queue, queue_class
 
 T = TypeVar("T")
 QueueFactory = Callable[[redis.Redis, ManualClock], TaskQueue]
-HistoryJudge = Callable[[list[dict[str, Any]], float], list[Finding]]
+# (events, lease, the queue's final view of each task) -> findings
+HistoryJudge = Callable[[list[dict[str, Any]], float, Mapping[str, TaskView | None]], list[Finding]]
 
 
 def queue_factory(impl: str, *, lease_timeout: float = 30.0) -> QueueFactory:
@@ -132,7 +133,8 @@ def machine_for(ex: Exploration) -> type[RuleBasedStateMachine]:
             self.judge(self.world.drain())
             if ex.judge_history is not None:
                 events = self.world.history.events
-                self.judge(ex.judge_history(events, self.world.queue.lease_timeout))
+                final = self.world.views()
+                self.judge(ex.judge_history(events, self.world.queue.lease_timeout, final))
 
     _add_rules(QueueMachine)
     return QueueMachine

