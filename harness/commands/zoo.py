@@ -1,7 +1,8 @@
 """``harness zoo``: put real Redis task-queue libraries on trial, write one zoo report.
 
-    harness zoo [--libraries rq,celery,...] [--budget-per-library 100s] [--seed N]
-                [--out DIR] [--kind K ...] [--hypothesis-profile zoo|dev|ci|thorough]
+    harness zoo [--libraries rq,celery,...] [--budget-per-library 100s | --searches N]
+                [--seed N] [--out DIR] [--kind K ...]
+                [--hypothesis-profile zoo|dev|ci|thorough]
 
 For each library (default: all of ``zoo.LIBRARIES``) the interleaving search of
 ``harness hunt`` runs against the library's adapter within the budget, each finding is
@@ -50,6 +51,13 @@ def register(sub: Any) -> None:
         default="100s",
         help="e.g. 100s, 2m (default 100s: the five libraries in under 10 minutes)",
     )
+    p.add_argument(
+        "--searches",
+        type=int,
+        help="bound each kind by work instead of time: N searches (seeds from --seed) unless "
+        "found, no deadline; a seed decides its examples, so the result does not depend on "
+        "the machine's load (CI); --budget-per-library is ignored",
+    )
     p.add_argument("--seed", type=int, default=0, help="first Hypothesis seed (default 0)")
     p.add_argument("--out", type=Path, help="report folder (default reports/<time>-zoo)")
     p.add_argument(
@@ -85,6 +93,8 @@ def libraries(text: str | None) -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     chosen = libraries(args.libraries)
     budget = parse_duration(args.budget_per_library, flag="--budget-per-library")
+    if args.searches is not None and args.searches < 1:
+        raise ConfigError("--searches must be at least 1 (or leave it out for a time budget)")
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.ERROR)
     out: Path = args.out or Path("reports") / (time.strftime("%Y%m%d-%H%M%S") + "-zoo")
@@ -96,10 +106,12 @@ def run(args: argparse.Namespace) -> int:
         shrink_seconds=min(10.0, budget / 20),
         kinds=tuple(Kind(k) for k in args.kind) if args.kind else HUNTED,
         config=SEARCH_WORLD,
+        searches=args.searches,
     )
+    bound = f"{args.searches} search(es) per kind" if args.searches else f"budget {budget:g}s"
     trials: list[Trial] = []
     for library, impl in chosen.items():
-        print(f"{library}: on trial ({impl}, budget {budget:g}s)", file=sys.stderr)
+        print(f"{library}: on trial ({impl}, {bound})", file=sys.stderr)
         trial = try_library(library, impl, _for(plan, impl), _say)
         trials.append(trial)
         print(f"{library}: {_line(trial)}", file=sys.stderr)
