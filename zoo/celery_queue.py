@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from queue import Empty
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import redis
 from celery import Celery
@@ -132,6 +132,9 @@ class CeleryQueue:
         self._connection = self.app.connection_for_read()
         self._channels: dict[str, Any] = {}
         self._held: dict[tuple[str, str], _Held] = {}
+        # Delivery tags this adapter acked, in order: a rescue does not report a delivery
+        # that left the unacked record because its holder acked it meanwhile.
+        self._acks: list[str] = []
         janitor = self._channel("qharness-janitor")
         self.lease_timeout = float(janitor.visibility_timeout)
         self.unacked_key: str = janitor.unacked_key
@@ -197,6 +200,7 @@ class CeleryQueue:
             return Outcome.NOT_PROCESSING
         self.app.backend.mark_as_done(task_id, result)
         yield "after_store_result"
+        self._acks.append(str(held.message.delivery_tag))
         held.message.ack()
         return Outcome.COMPLETED
 
@@ -214,10 +218,12 @@ class CeleryQueue:
             yield "after_resend"
             self.app.backend.mark_as_retry(task_id, RuntimeError(error))
             yield "after_store_result"
+            self._acks.append(str(held.message.delivery_tag))
             held.message.ack()
             return Outcome.PENDING
         self.app.backend.mark_as_failure(task_id, RuntimeError(error))
         yield "after_store_result"
+        self._acks.append(str(held.message.delivery_tag))
         held.message.ack()
         return Outcome.FAILED
 
@@ -228,17 +234,34 @@ class CeleryQueue:
     def rescue_expired(self) -> Steps[list[TaskId]]:
         self.ager.sync()
         channel = self._channel("qharness-janitor")
-        due = self._due_tags()
+        before, aged = self._unacked_since(), self.ager.aged_s
+        acks = len(self._acks)
         yield "after_scan"
         channel.qos.restore_visible(num=channel.unacked_restore_limit, interval=1)
+        # restore_visible restored what was delivered before its own ceiling (now - the
+        # visibility timeout, read inside it): a delivery gone since the scan, old enough
+        # for a ceiling read by now, and not acked meanwhile was restored. (A ceiling read
+        # at the scan missed deliveries that came of age while the restore ran: seen
+        # under load as a crashed task brought back with no rescue recorded.)
+        ceiling = time.time() - self.lease_timeout
+        since = self.ager.aged_s - aged  # clock advances since the scan aged every delivery
         still = set(self.redis.hkeys(self.unacked_key))
-        return [t for tag, t in due.items() if tag not in still]
+        acked = set(self._acks[acks:])
+        return [
+            task_id
+            for tag, (task_id, delivered) in before.items()
+            if delivered - since <= ceiling and tag not in still and _text(tag) not in acked
+        ]
 
-    def _due_tags(self) -> dict[Any, TaskId]:
-        """Unacked deliveries past the visibility timeout: delivery tag -> task id."""
-        ceiling = time.time() - self.lease_timeout  # restore_visible's own ceiling
-        tags = self.redis.zrangebyscore(self.unacked_index_key, "-inf", ceiling)
-        return {tag: t for tag, t in self._unacked().items() if tag in set(tags)}
+    def _unacked_since(self) -> dict[Any, tuple[TaskId, float]]:
+        """Unacked deliveries: delivery tag -> (task id, when delivered, as kombu scores it)."""
+        rows = self.redis.zrange(self.unacked_index_key, 0, -1, withscores=True)
+        delivered = dict(cast(list[tuple[Any, float]], rows))
+        return {
+            tag: (task_id, float(delivered[tag]))
+            for tag, task_id in self._unacked().items()
+            if tag in delivered
+        }
 
     def _unacked(self) -> dict[Any, TaskId]:
         out: dict[Any, TaskId] = {}
@@ -292,3 +315,8 @@ class CeleryQueue:
             completed=results.count("SUCCESS"),
             failed=results.count("FAILURE"),
         )
+
+
+def _text(tag: Any) -> str:
+    """A delivery tag as the adapter's messages carry it (the client may answer bytes)."""
+    return tag.decode() if isinstance(tag, bytes) else str(tag)

@@ -113,27 +113,23 @@ def test_the_pinned_findings_of_all_five_libraries(zoo: tuple[dict[str, Trial], 
 
 
 def test_the_cli_writes_the_report_and_exits_1_for_a_broken_promise(tmp_path: Path) -> None:
-    # Bound by work (a 20 s budget missed this beside two CPU burners and the full suite).
+    # Bound by work, on a library that runs no background task of its own (Celery's
+    # adapter is synchronous): a 20 s budget on taskiq's stuck message missed beside two
+    # CPU burners and the full suite, and so did one search of it once (taskiq's listener
+    # reads its stream with a blocking XREADGROUP on real time).
     out = tmp_path / "zoo"
-    argv = ["zoo", "--libraries", "taskiq", "--kind", "stuck", "--searches", "1"]
+    argv = ["zoo", "--libraries", "celery", "--kind", "lost", "--searches", "1"]
     assert main([*argv, "--seed", "0", "--out", str(out)]) == 1
-    (taskiq,) = json.loads((out / "zoo.json").read_text())
-    assert taskiq["promise"]["kind"] == "at-least-once"
-    assert "data durability is required" in taskiq["promise"]["quote"]
-    assert taskiq["kinds"]["stuck"]["standing"] == "violates the promise"
-    assert taskiq["kinds"]["stuck"]["confirmed"] is True
+    (celery,) = json.loads((out / "zoo.json").read_text())
+    assert celery["promise"]["kind"] == "at-least-once"
+    assert "before the message is redelivered to another worker" in celery["promise"]["quote"]
+    assert celery["kinds"]["lost"]["standing"] == "violates the promise"
+    assert celery["kinds"]["lost"]["confirmed"] is True
     report = (out / "zoo.md").read_text()
-    assert "def test_no_stuck_zoo_taskiq_queue_TaskiqQueue(\n    qharness_redis" in report
-    run = json.loads((out / "taskiq" / "stuck" / "run.json").read_text())
+    assert "def test_no_lost_zoo_celery_queue_CeleryQueue(\n    qharness_redis" in report
+    run = json.loads((out / "celery" / "lost" / "run.json").read_text())
     assert run["promise"]["kind"] == "at-least-once"  # the sub run records the promise
     assert "<table>" in (out / "index.html").read_text()
-
-
-def test_a_missing_adapter_is_not_available_never_a_crash() -> None:
-    plan = HuntPlan(impl="", budget_s=1, seed=0, settings=profile("zoo"))
-    trial = try_library("ghost", "zoo.no_such_queue:GhostQueue", plan, lambda _: None)
-    assert trial.available is False
-    assert "No module named 'zoo.no_such_queue'" in trial.reason
 
 
 def test_searches_below_one_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,6 +13,7 @@ import redis
 from harness.contract import ManualClock, Outcome, TaskId, TaskStatus, WorkerId, drive
 from harness.explorer.machine import queue_factory
 from harness.explorer.search import replay
+from tests.reference_queue.interleave import start
 from zoo.celery_queue import CeleryQueue
 
 T0, W0, W1 = TaskId("t0"), WorkerId("W0"), WorkerId("W1")
@@ -99,3 +100,37 @@ def test_a_superseded_holders_ack_erases_the_redelivered_copys_record(
     assert view is not None
     assert view.in_processing is False  # W1 still runs it, but its record is gone
     assert drive(queue.stats()).processing == 0
+
+
+def test_a_delivery_that_comes_of_age_during_the_restore_is_reported_rescued(
+    redis_client: redis.Redis,
+) -> None:
+    """kombu reads its own ceiling inside ``restore_visible``: a delivery that crossed the
+    visibility timeout after the janitor's scan is restored, and must be reported (it was
+    not: under load a crashed task came back with no rescue in the history)."""
+    queue, clock = celery_queue(redis_client)
+    drive(queue.submit('"x"', T0))
+    drive(queue.claim(W0))  # W0 dies holding it
+    clock.advance(3599)
+    queue.on_clock_advance(3599)
+    janitor = start(queue.rescue_expired()).step()  # scanned: nothing old enough yet
+    clock.advance(2)  # ... while the restore is still to run
+    queue.on_clock_advance(2)
+    assert janitor.finish() == [T0]
+    again = drive(queue.claim(W1))
+    assert again is not None
+    assert again.task_id == T0
+
+
+def test_a_delivery_acked_during_the_restore_is_not_reported_rescued(
+    redis_client: redis.Redis,
+) -> None:
+    queue, clock = celery_queue(redis_client)
+    drive(queue.submit('"x"', T0))
+    drive(queue.claim(W0))
+    clock.advance(3601)
+    queue.on_clock_advance(3601)
+    janitor = start(queue.rescue_expired()).step()  # scanned: W0's delivery is old enough
+    assert drive(queue.complete(T0, W0, None, "done")) is Outcome.COMPLETED  # W0 was slow
+    assert janitor.finish() == []
+    assert status(queue) is TaskStatus.COMPLETED
