@@ -24,6 +24,20 @@ def celery_queue(client: redis.Redis) -> tuple[CeleryQueue, ManualClock]:
     return CeleryQueue(client, clock=clock), clock
 
 
+def claimed_then_aged(client: redis.Redis, seconds: float) -> tuple[CeleryQueue, ManualClock]:
+    """t0 submitted, claimed by W0 (who then does nothing), and ``seconds`` later."""
+    queue, clock = celery_queue(client)
+    drive(queue.submit('"x"', T0))
+    drive(queue.claim(W0))
+    age(queue, clock, seconds)
+    return queue, clock
+
+
+def age(queue: CeleryQueue, clock: ManualClock, seconds: float) -> None:
+    clock.advance(seconds)
+    queue.on_clock_advance(seconds)
+
+
 def status(queue: CeleryQueue) -> TaskStatus | None:
     view = drive(queue.inspect(T0))
     return None if view is None else view.status
@@ -46,14 +60,9 @@ def test_late_ack_completes_and_clears_the_unacked_record(redis_client: redis.Re
 def test_unacked_message_is_redelivered_after_the_visibility_timeout(
     redis_client: redis.Redis,
 ) -> None:
-    queue, clock = celery_queue(redis_client)
-    drive(queue.submit('"x"', T0))
-    drive(queue.claim(W0))
-    clock.advance(3599)
-    queue.on_clock_advance(3599)
+    queue, clock = claimed_then_aged(redis_client, 3599)
     assert drive(queue.rescue_expired()) == []
-    clock.advance(2)
-    queue.on_clock_advance(2)
+    age(queue, clock, 2)
     assert drive(queue.rescue_expired()) == [T0]
     again = drive(queue.claim(W1))
     assert again is not None
@@ -108,14 +117,9 @@ def test_a_delivery_that_comes_of_age_during_the_restore_is_reported_rescued(
     """kombu reads its own ceiling inside ``restore_visible``: a delivery that crossed the
     visibility timeout after the janitor's scan is restored, and must be reported (it was
     not: under load a crashed task came back with no rescue in the history)."""
-    queue, clock = celery_queue(redis_client)
-    drive(queue.submit('"x"', T0))
-    drive(queue.claim(W0))  # W0 dies holding it
-    clock.advance(3599)
-    queue.on_clock_advance(3599)
+    queue, clock = claimed_then_aged(redis_client, 3599)  # W0 died holding it
     janitor = start(queue.rescue_expired()).step()  # scanned: nothing old enough yet
-    clock.advance(2)  # ... while the restore is still to run
-    queue.on_clock_advance(2)
+    age(queue, clock, 2)  # ... while the restore is still to run
     assert janitor.finish() == [T0]
     again = drive(queue.claim(W1))
     assert again is not None
@@ -125,11 +129,7 @@ def test_a_delivery_that_comes_of_age_during_the_restore_is_reported_rescued(
 def test_a_delivery_acked_during_the_restore_is_not_reported_rescued(
     redis_client: redis.Redis,
 ) -> None:
-    queue, clock = celery_queue(redis_client)
-    drive(queue.submit('"x"', T0))
-    drive(queue.claim(W0))
-    clock.advance(3601)
-    queue.on_clock_advance(3601)
+    queue, _ = claimed_then_aged(redis_client, 3601)
     janitor = start(queue.rescue_expired()).step()  # scanned: W0's delivery is old enough
     assert drive(queue.complete(T0, W0, None, "done")) is Outcome.COMPLETED  # W0 was slow
     assert janitor.finish() == []
