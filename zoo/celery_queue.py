@@ -200,8 +200,7 @@ class CeleryQueue:
             return Outcome.NOT_PROCESSING
         self.app.backend.mark_as_done(task_id, result)
         yield "after_store_result"
-        self._acks.append(str(held.message.delivery_tag))
-        held.message.ack()
+        self._ack(held)
         return Outcome.COMPLETED
 
     def fail(
@@ -218,14 +217,17 @@ class CeleryQueue:
             yield "after_resend"
             self.app.backend.mark_as_retry(task_id, RuntimeError(error))
             yield "after_store_result"
-            self._acks.append(str(held.message.delivery_tag))
-            held.message.ack()
+            self._ack(held)
             return Outcome.PENDING
         self.app.backend.mark_as_failure(task_id, RuntimeError(error))
         yield "after_store_result"
+        self._ack(held)
+        return Outcome.FAILED
+
+    def _ack(self, held: _Held) -> None:
+        """Ack a delivery, noting its tag (a rescue must not take it for a restore)."""
         self._acks.append(str(held.message.delivery_tag))
         held.message.ack()
-        return Outcome.FAILED
 
     def heartbeat(self, worker: WorkerId) -> Steps[int]:
         yield from ()
