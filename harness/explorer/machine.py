@@ -1,19 +1,39 @@
-"""The one generic Hypothesis state machine: rules are single steps of named actors.
+"""The one generic Hypothesis state machine: a rule per actor and kind of step.
 
 :func:`machine_for` builds a ``RuleBasedStateMachine`` class for an
 :class:`Exploration` (a Redis client, a queue factory, the actors, and a
-:class:`~harness.explorer.oracle.Target` saying which findings fail the run). It has one
-weighted rule, ``act``, which draws a kind of step and the actor that takes it (see
-:func:`_add_rules` for why), so Hypothesis prints a shrunk run as ``state.act(...)``
-calls; the readable form of a counterexample is the story and the note-style table the
-explorer writes. The steps:
+:class:`~harness.explorer.oracle.Target` saying which findings fail the run). Its rules
+are generated per actor, so Hypothesis prints a failing run as the steps themselves, a
+program that replays it on a machine class built for the same exploration::
 
-- workers ``W0..``: claim / complete / fail (retry or not) / heartbeat — each starts an
-  operation and performs its first round trip — then ``step`` (one more round trip)
-  or ``crash`` (abandon the op and every claim held, between any two steps);
-- janitors ``J0..``: rescue_expired, step, crash;
-- the producer: submit a new id, resubmit an existing one, step;
-- the clock: jump past the lease, so leases expire on demand.
+    state = QueueMachine()
+    state.submit_initial_tasks(tasks=1)
+    state.w0_claim()
+    state.w0_step()
+    state.w0_step()
+    state.clock_advance()
+    state.j0_rescue()
+    state.j0_step()
+    state.w0_complete(task='t0')
+    state.w0_step()
+    state.teardown()
+
+- workers ``w0..``: ``claim`` / ``heartbeat`` / ``complete(task)`` / ``fail(task, retry)``
+  start an operation and perform its first round trip; ``step`` is one more round trip
+  of the operation in flight; ``crash`` abandons it and every claim held;
+- janitors ``j0..``: ``rescue``, ``step``, ``crash``;
+- the producer ``p``: ``submit`` a new id, ``resubmit(task)`` an existing one, ``step``;
+- ``clock_advance``: time jumps past the lease (lease + 1 s), so leases expire on demand.
+
+Each rule's precondition is sharp, so the rules enabled at any moment are few and each
+can change something: an actor with an operation in flight can only ``step`` or
+``crash``; a worker claims only while some task is pending, and reports or heartbeats
+only claims it holds; a janitor rescues only while some task is processing; a crash
+needs something to lose; the clock moves only while some lease is live. Hypothesis
+chooses uniformly among the enabled rules, and its feature flags (swarm testing) leave
+a random subset of the rules out of each example, so some runs never crash, some
+worker never reports, some janitor never rescues: bugs needing long undisturbed
+stretches of the other steps are reached far more often.
 
 Each example flushes the database first. After every step the model judges the
 answers and the queue's state; at the end a healthy worker and janitor drain the queue
@@ -25,21 +45,34 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 import redis
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    RuleStrategy,
+    initialize,
+    precondition,
+    rule,
+)
+from hypothesis.strategies import SearchStrategy
 
-from harness.contract import ManualClock, TaskQueue, TaskView
-from harness.explorer.actors import Action, Step
+from harness.contract import ManualClock, TaskQueue, TaskStatus, TaskView, declared
+from harness.explorer.actors import Action, Actor, Step
 from harness.explorer.oracle import Finding, Target
 from harness.explorer.trace import Stage
-from harness.explorer.world import PRODUCER, World, WorldConfig
+from harness.explorer.world import (
+    CLOCK,
+    PRODUCER,
+    World,
+    WorldConfig,
+    janitor_names,
+    worker_names,
+)
 from harness.queues import build_queue, queue_class
 
-T = TypeVar("T")
 QueueFactory = Callable[[redis.Redis, ManualClock], TaskQueue]
 # (events, lease, the queue's final view of each task) -> findings
 HistoryJudge = Callable[[list[dict[str, Any]], float, Mapping[str, TaskView | None]], list[Finding]]
@@ -103,15 +136,16 @@ def machine_for(ex: Exploration) -> type[RuleBasedStateMachine]:
     class QueueMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
+            self._rules_strategy = _EveryRule(self)  # see _EveryRule: our swarm is per kind
             ex.client.flushdb()  # every example starts from an empty queue
             clock = ManualClock()
             self.world = World(ex.factory(ex.client, clock), clock, ex.config)
             self.failed = False
-            self.quiet: frozenset[Action] = frozenset()
+            self.quiet: frozenset[str] = frozenset()
             ex.sink.begin(self.world)
 
         @initialize(tasks=st.integers(1, 2), quiet=st.frozensets(st.sampled_from(SWARM)))
-        def submit_initial_tasks(self, tasks: int, quiet: frozenset[Action]) -> None:
+        def submit_initial_tasks(self, tasks: int, quiet: frozenset[str]) -> None:
             self.quiet = quiet  # swarm testing: kinds of step this example never takes
             for _ in range(tasks):
                 self.world.run_to_end(Step(actor=PRODUCER, action=Action.SUBMIT))
@@ -136,87 +170,217 @@ def machine_for(ex: Exploration) -> type[RuleBasedStateMachine]:
                 final = self.world.views()
                 self.judge(ex.judge_history(events, self.world.queue.lease_timeout, final))
 
-    _add_rules(QueueMachine)
+    _add_rules(QueueMachine, ex.config)
     return QueueMachine
 
 
-# How often each kind of step is drawn, among those possible now. Generic, not per bug:
-# operations in flight are advanced and claims reported more often than new operations
-# start, and the disruptive steps (crash, clock, janitor) are rarer, so a run does
-# not lose or expire every task before anything interesting can happen to it.
-WEIGHTS: dict[Action, int] = {
-    Action.STEP: 6,
-    Action.CLAIM: 4,
-    Action.COMPLETE: 3,
-    Action.FAIL: 3,
-    Action.RESCUE: 2,
-    Action.ADVANCE: 2,
-    Action.CRASH: 1,
-    Action.HEARTBEAT: 1,
-    Action.SUBMIT: 1,
-    Action.RESUBMIT: 1,
-}
-
-# Swarm testing (Groce et al.): each example leaves out a random subset of these, so
-# some runs never crash, some never fail, ... and bugs that need long undisturbed
-# stretches of the other steps are reached far more often.
-SWARM = (
-    Action.CRASH,
-    Action.HEARTBEAT,
-    Action.FAIL,
-    Action.SUBMIT,
-    Action.RESUBMIT,
-    Action.RESCUE,
-    Action.ADVANCE,
+# Swarm testing (Groce et al.): each example leaves out a random subset of these kinds
+# of step, so some runs never crash, some never fail, ... and bugs that need long
+# undisturbed stretches of the other steps are reached far more often.
+SWARM: tuple[str, ...] = tuple(
+    str(a)
+    for a in (
+        Action.CRASH,
+        Action.HEARTBEAT,
+        Action.FAIL,
+        Action.SUBMIT,
+        Action.RESUBMIT,
+        Action.RESCUE,
+        Action.ADVANCE,
+    )
 )
 
 
-# The weighted list an action is drawn from. Fixed (not rebuilt from what is possible
-# now) and filtered, so a choice keeps its meaning when the shrinker deletes steps.
-ACTION_CHOICES: tuple[Action, ...] = tuple(a for a, w in WEIGHTS.items() for _ in range(w))
+class _EveryFlag:
+    def is_enabled(self, name: str) -> bool:
+        return True
 
 
-# Built once: a strategy per step would cost more than the step's Redis round trip.
-_ACTION_INDEX = st.integers(0, len(ACTION_CHOICES) - 1)
-_ACTOR_INDEX = st.integers(0, 31)
-_WHICH = st.integers(0, 3)
+class _EveryRule(RuleStrategy):
+    """Hypothesis's rule choice without its own swarm testing.
 
-
-def _first_valid(items: Sequence[T], start: int, valid: Callable[[T], bool]) -> T:
-    """The first valid item at or after ``start`` (cyclically): a drawn index keeps its
-    meaning as far as possible when the shrinker changes the state around it."""
-    for k in range(len(items)):
-        item = items[(start + k) % len(items)]
-        if valid(item):
-            return item
-    raise AssertionError("no valid choice: the rule's precondition should have held")
-
-
-def _add_rules(cls: type[Any]) -> None:
-    """One rule, ``act``: draw a kind of step (weighted), then which actor takes it.
-
-    (One rule per actor and action would make Hypothesis pick uniformly among ~30
-    rules, most of them idle noise; the decisive steps would be too rare.)
+    Hypothesis turns each rule *name* off at random per example. A race here needs
+    seven or eight distinct rules (``w0_claim``, ``w0_step``, ``clock_advance``,
+    ``j0_rescue``, ``j0_step``, ``w0_complete``...) all on at once, which per-name flags
+    allow in about one example in eight; the machine's own swarm (``quiet``, per kind of
+    step) keeps the benefit without that cost. Measured in ``benchmarks/explorer.py``.
     """
 
-    def possible(self: Any) -> bool:
-        return any(self.world.options(a) for a in WEIGHTS if a not in self.quiet)
+    def __init__(self, machine: RuleBasedStateMachine) -> None:
+        super().__init__(machine)
+        self.enabled_rules_strategy = st.just(_EveryFlag())  # type: ignore[arg-type]
 
-    def act(self: Any, data: st.DataObject) -> None:
-        world = self.world
-        offered = {a: world.options(a) for a in WEIGHTS if a not in self.quiet}
-        choice = data.draw(_ACTION_INDEX, label="action")
-        action = _first_valid(ACTION_CHOICES, choice, lambda a: bool(offered.get(a)))
-        options = offered[action]
-        names = {o.actor for o in options}
-        actor = _first_valid(
-            world.names, data.draw(_ACTOR_INDEX, label="actor"), names.__contains__
-        )
-        mine = [o for o in options if o.actor == actor]
-        step = mine[data.draw(_WHICH, label="which") % len(mine)] if mine[1:] else mine[0]
-        if action is Action.FAIL:
-            step = replace(step, retry=data.draw(st.booleans(), label="retry"))
-        self.do(step)
 
-    act.__name__ = act.__qualname__ = "act"
-    cls.act = rule(data=st.data())(precondition(possible)(act))
+Gate = Callable[[Any], bool]
+RuleDecorator = Callable[[Callable[..., None]], Callable[..., None]]
+
+
+def _add_rules(cls: type[Any], config: WorldConfig) -> None:
+    gates: list[Gate] = []
+    for name in worker_names(config):
+        gates += [_add_rule(cls, name, a, when) for a, when in WORKER_RULES.items()]
+    for name in janitor_names(config):
+        gates += [_add_rule(cls, name, a, when) for a, when in JANITOR_RULES.items()]
+    gates += [_add_rule(cls, PRODUCER, a, when) for a, when in PRODUCER_RULES.items()]
+    # The clock also moves when no other rule can (every task finished or lost, nothing
+    # left to submit): Hypothesis needs some rule to run until the example ends.
+    _add_rule(cls, CLOCK, Action.ADVANCE, _lease_live, otherwise=gates)
+
+
+def rule_name(actor: str, action: Action) -> str:
+    """``w0_claim``, ``j1_rescue``, ``p_submit``, ``clock_advance``..."""
+    return f"{actor.lower()}_{action}"
+
+
+def _add_rule(
+    cls: type[Any], actor: str, action: Action, when: Enabled, otherwise: Sequence[Gate] = ()
+) -> Gate:
+    """Attach the rule ``<actor>_<action>``; returns its precondition."""
+    name = rule_name(actor, action)
+
+    def enabled(self: Any) -> bool:
+        world: World = self.world
+        if action not in self.quiet and when(world, world.actors.get(actor)):
+            return True
+        return bool(otherwise) and not any(gate(self) for gate in otherwise)
+
+    def take(self: Any, task: str | None = None, retry: bool = False) -> None:
+        self.do(Step(actor=actor, action=action, task_id=task, retry=retry))
+
+    take.__name__ = take.__qualname__ = name
+    enabled.__name__ = enabled.__qualname__ = f"{name}_enabled"
+    arguments: dict[str, Any] = _arguments(actor, action)  # (rule()'s overloads want literals)
+    as_rule = cast(RuleDecorator, rule(**arguments))
+    setattr(cls, name, as_rule(precondition(enabled)(take)))
+    return enabled
+
+
+# ---- the rules' arguments: drawn from the machine's state, printed by Hypothesis --------
+
+
+def _held_by(actor: str) -> SearchStrategy[str]:
+    """A task the actor holds a claim of (the rule's precondition says there is one)."""
+    return st.runner().flatmap(
+        lambda m: st.sampled_from([c.task_id for c in m.world.actors[actor].held])
+    )
+
+
+_SUBMITTED: SearchStrategy[str] = st.runner().flatmap(lambda m: st.sampled_from(m.world.submitted))
+
+
+def _arguments(actor: str, action: Action) -> dict[str, SearchStrategy[Any]]:
+    match action:
+        case Action.COMPLETE:
+            return {"task": _held_by(actor)}
+        case Action.FAIL:
+            return {"task": _held_by(actor), "retry": st.booleans()}
+        case Action.RESUBMIT:
+            return {"task": _SUBMITTED}
+        case _:
+            return {}
+
+
+# ---- when each rule is enabled, from the world and the actor (None for the clock) -------
+
+Enabled = Callable[[World, Any], bool]
+
+
+def _views(w: World) -> Mapping[str, TaskView | None]:
+    """Where each task was after the latest step, as the queue itself reported it."""
+    return w.trace.records[-1].views if w.trace.records else {}
+
+
+def _pending(w: World) -> bool:
+    return any(
+        v is not None and (v.pending_copies > 0 or v.status is TaskStatus.PENDING)
+        for v in _views(w).values()
+    )
+
+
+def _processing(w: World) -> list[str]:
+    return [
+        t
+        for t, v in _views(w).items()
+        if v is not None and (v.in_processing or v.status is TaskStatus.PROCESSING)
+    ]
+
+
+def _fresh(a: Actor) -> bool:
+    return a.idle and not a.held
+
+
+def _first_fresh(w: World, a: Actor) -> bool:
+    """Symmetry: actors of one role that are idle and hold nothing are interchangeable,
+    so only the first of them starts an operation (the others would only rename it)."""
+    if not _fresh(a):
+        return True
+    for other in w.actors.values():
+        if other is a:
+            return True
+        if other.role is a.role and _fresh(other):
+            return False
+    return True
+
+
+def _claimable(w: World, a: Actor) -> bool:
+    """Idle, and some task is pending (a claim of an empty queue changes nothing)."""
+    return a.idle and _pending(w) and _first_fresh(w, a)
+
+
+def _rescuable(w: World, a: Actor) -> bool:
+    """Idle, and some task is processing (a rescue has something to look at)."""
+    return a.idle and bool(_processing(w)) and _first_fresh(w, a)
+
+
+def _busy(_: World, a: Actor) -> bool:
+    """An operation in flight: one more round trip, or a crash between two."""
+    return not a.idle
+
+
+def _reporting(_: World, a: Actor) -> bool:
+    """Idle and holding a claim to report on (or to heartbeat)."""
+    return a.idle and bool(a.held)
+
+
+def _room(w: World, a: Actor) -> bool:
+    return a.idle and len(w.submitted) < w.config.max_tasks
+
+
+def _resubmittable(w: World, a: Actor) -> bool:
+    # Without idempotent submit a second submit of one id is a second task: the
+    # caller's duplicate, not the queue's race.
+    return a.idle and bool(w.submitted) and bool(declared(w.queue, "idempotent_submit"))
+
+
+def _lease_live(w: World, _: None) -> bool:
+    """Some processing task's lease has not expired yet (or the model does not know its
+    lease: a claim cut short by a crash), so a clock jump would expire it."""
+    now = w.clock.now()
+    for task_id in _processing(w):
+        task = w.model.tasks.get(task_id)
+        owner = task.owner if task is not None else None
+        if owner is None or (not owner.released and owner.expires_at >= now):
+            return True
+    return False
+
+
+# A crash is offered only between two round trips of an operation: a worker dying
+# while idle with claims held loses the same as dying inside its next report.
+WORKER_RULES: dict[Action, Enabled] = {
+    Action.CLAIM: _claimable,
+    Action.HEARTBEAT: _reporting,
+    Action.COMPLETE: _reporting,
+    Action.FAIL: _reporting,
+    Action.STEP: _busy,
+    Action.CRASH: _busy,
+}
+JANITOR_RULES: dict[Action, Enabled] = {
+    Action.RESCUE: _rescuable,
+    Action.STEP: _busy,
+    Action.CRASH: _busy,
+}
+PRODUCER_RULES: dict[Action, Enabled] = {
+    Action.SUBMIT: _room,
+    Action.RESUBMIT: _resubmittable,
+    Action.STEP: _busy,
+}

@@ -79,6 +79,7 @@ class SearchResult:
     # Completions and failures the queue refused during the search, by outcome (e.g. a
     # fencing token check answering ``lease_lost``): what a fence did while nothing broke.
     refused: dict[str, int] = field(default_factory=dict)
+    program: tuple[str, ...] = ()  # Hypothesis's reproduction: ``state.w0_claim()``...
 
     @property
     def found(self) -> bool:
@@ -170,11 +171,13 @@ def search(
     chosen = Settings(settings, derandomize=False, report_multiple_bugs=deadline is None)
     world: World | None = None
     out_of_time = False
+    program: tuple[str, ...] = ()
     with shrink_limit(shrink_seconds), module_independent(), with_reporter(_quiet):
         try:
             run_state_machine_as_test(machine, settings=chosen)
-        except ViolationFound:
+        except ViolationFound as exc:
             world = sink.failing  # the final replay of the minimal example
+            program = program_of(getattr(exc, "__notes__", ()))
         except Flaky:
             # A queue whose runs depend on real time (a library's background task) can
             # replay a prefix differently while Hypothesis shrinks. The last failing run
@@ -197,6 +200,7 @@ def search(
         first_failure_s=sink.first_failure_s,
         out_of_time=out_of_time,
         refused=dict(refused),
+        program=program,
     )
 
 
@@ -250,7 +254,18 @@ def _checked(
 
 
 def _quiet(_: Any) -> None:
-    """Hypothesis's own printout of the failing program: the trace replaces it."""
+    """Hypothesis's own reports while searching: the trace tells the run instead."""
+
+
+def program_of(notes: Sequence[str]) -> tuple[str, ...]:
+    """Hypothesis's reproduction of the minimal example, from the notes it adds to the
+    failure (``state = QueueMachine()`` ... ``state.teardown()``): a program that replays
+    the run on the class :func:`machine_for` builds for the same exploration."""
+    lines = [line for note in notes for line in str(note).splitlines()]
+    starts = [i for i, line in enumerate(lines) if line.startswith("state = ")]
+    if not starts:
+        return ()
+    return tuple(line for line in lines[starts[-1] :] if line.startswith("state"))
 
 
 def replay(
