@@ -197,6 +197,7 @@ def _summary(result: SearchResult) -> dict[str, Any]:
         "length": result.length(),
         "steps": [str(s) for s in world.trace.steps(Stage.SEARCH)] if world else [],
         "setup": [str(s) for s in world.trace.steps(Stage.SETUP)] if world else [],
+        "hypothesis_program": list(result.program),
     }
 
 
@@ -232,8 +233,25 @@ def _section(out: Path, plan: HuntPlan, result: SearchResult, facts: QueueFacts)
             regression_test(plan.impl, kind, world, lease_timeout=lease),
             "```",
             "",
+            *_program(result),
         ]
     )
+
+
+def _program(result: SearchResult) -> list[str]:
+    """Hypothesis's own printout of the example it shrank (before the literal-step
+    minimiser), one rule of the explorer's state machine per line."""
+    if not result.program:
+        return []
+    return [
+        "Hypothesis's reproduction (each line a rule of the explorer's state machine, "
+        "`harness.explorer.machine.machine_for`):",
+        "",
+        "```python",
+        *result.program,
+        "```",
+        "",
+    ]
 
 
 def _write_sub_run(sub: Path, plan: HuntPlan, result: SearchResult, lease: float) -> Path:

@@ -323,8 +323,9 @@ def _first_fresh(w: World, a: Actor) -> bool:
 
 
 def _claimable(w: World, a: Actor) -> bool:
-    """Idle, and some task is pending (a claim of an empty queue changes nothing)."""
-    return a.idle and _pending(w) and _first_fresh(w, a)
+    """Holding nothing (a worker runs one task at a time, as the note's workers do), and
+    some task is pending (a claim of an empty queue changes nothing)."""
+    return _fresh(a) and _pending(w) and _first_fresh(w, a)
 
 
 def _rescuable(w: World, a: Actor) -> bool:
@@ -343,7 +344,9 @@ def _reporting(_: World, a: Actor) -> bool:
 
 
 def _room(w: World, a: Actor) -> bool:
-    return a.idle and len(w.submitted) < w.config.max_tasks
+    """Room for a new task, and none is waiting: the producer feeds a queue that ran dry
+    (an example starts with one or two tasks; more waiting adds length, not races)."""
+    return a.idle and len(w.submitted) < w.config.max_tasks and not _pending(w)
 
 
 def _resubmittable(w: World, a: Actor) -> bool:

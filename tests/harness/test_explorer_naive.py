@@ -7,13 +7,16 @@ assertions check the shape of the shrunk counterexample, not just the kind.
 
 from __future__ import annotations
 
+import re
+
+import pytest
 import redis
 from hypothesis import settings
 
 from harness.checks.verdicts import Kind
 from harness.contract import Outcome
 from harness.explorer.actors import Action, Step
-from harness.explorer.machine import queue_factory
+from harness.explorer.machine import Exploration, Sink, ViolationFound, machine_for, queue_factory
 from harness.explorer.oracle import Target
 from harness.explorer.search import SearchResult, replay, search
 from harness.explorer.story import regression_test
@@ -44,11 +47,38 @@ def steps(result: SearchResult) -> list[Step]:
     return result.world.trace.steps(Stage.SEARCH, Stage.DRAIN)
 
 
+def rules_called(result: SearchResult) -> list[str]:
+    """The rules in Hypothesis's printed reproduction, in order (``w0_claim``...)."""
+    return [m[1] for line in result.program if (m := re.match(r"state\.(\w+)\(", line))]
+
+
+ACTOR_RULE = re.compile(
+    r"(w\d_(claim|heartbeat|complete|fail|step|crash)|j\d_(rescue|step|crash)"
+    r"|p_(submit|resubmit|step)|clock_advance)"
+)
+
+
+def replays_as_printed(client: redis.Redis, result: SearchResult) -> list[Kind]:
+    """Run Hypothesis's printout as a program, as a user pasting it would; returns the
+    kinds of the violation it raises."""
+    assert result.program[0] == "state = QueueMachine()"
+    machine = machine_for(
+        Exploration(client=client, factory=NAIVE, sink=Sink(), target=result.target)
+    )
+    with pytest.raises(ViolationFound) as raised:
+        exec("\n".join(result.program), {"QueueMachine": machine})
+    return sorted({f.kind for f in raised.value.findings})
+
+
 def test_f1_crash_between_pop_and_start_loses_the_task(redis_client: redis.Redis) -> None:
     result = hunt(redis_client, Target(kind=Kind.LOST))
     assert result.length() == 2
     claim, crash = steps(result)[:2]
     assert (claim.action, crash.action, claim.actor) == (Action.CLAIM, Action.CRASH, crash.actor)
+    called = rules_called(result)
+    assert re.fullmatch(r"w\d_claim", called[1]), called  # after submit_initial_tasks
+    assert called[-2:] == [f"{called[1][:2]}_crash", "teardown"], called
+    assert replays_as_printed(redis_client, result) == [Kind.LOST]
 
 
 def test_f4_f5_a_rescued_slow_worker_completes_late(redis_client: redis.Redis) -> None:
@@ -59,6 +89,14 @@ def test_f4_f5_a_rescued_slow_worker_completes_late(redis_client: redis.Redis) -
     stale = result.findings()[0]
     assert stale.kind is Kind.STALE_COMPLETION
     assert stale.op == "complete"
+    # Hypothesis prints the run as the actors' own steps, and the printout replays it.
+    called = rules_called(result)
+    assert (called[0], called[-1]) == ("submit_initial_tasks", "teardown")
+    assert all(ACTOR_RULE.fullmatch(name) for name in called[1:-1]), called
+    assert "clock_advance" in called
+    assert any(re.fullmatch(r"j\d_rescue", name) for name in called), called
+    assert any(re.fullmatch(r"w\d_complete", name) for name in called), called
+    assert replays_as_printed(redis_client, result) == [Kind.STALE_COMPLETION]
 
 
 def test_f5_the_late_completion_is_a_duplicate(redis_client: redis.Redis) -> None:

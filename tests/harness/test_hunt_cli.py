@@ -23,6 +23,10 @@ def test_hunt_naive_finds_races_and_writes_the_report(tmp_path: Path) -> None:
     assert summary["kinds"]["lost"]["found"] is True
     assert summary["kinds"]["lost"]["length"] == 2
     assert summary["kinds"]["unexpected"]["found"] is False
+    program = summary["kinds"]["lost"]["hypothesis_program"]  # Hypothesis's printout
+    assert program[0] == "state = QueueMachine()"
+    assert "state.w0_claim()" in program
+    assert "state.w0_crash()" in program
     report = (out / "report.md").read_text()
     assert "| Time | Worker A |" in report
     assert "| Janitor | Queue state |" in report
