@@ -30,8 +30,9 @@ can change something: an actor with an operation in flight can only ``step`` or
 ``crash`` (crashes happen between two round trips); a worker claims only while it
 holds nothing and some task is pending, and reports or heartbeats only claims it
 holds; a janitor rescues only while some task is processing; the producer submits
-only to a queue that ran dry; the clock moves only while some task is processing (or
-when nothing else can happen). Idle actors of one role holding nothing are
+only to a queue that ran dry; the clock moves only while some lease is live (any
+processing task's, for a queue timing leases on real time; or when nothing else can
+happen). Idle actors of one role holding nothing are
 interchangeable, so only the first of them may start an operation. Hypothesis chooses
 uniformly among the enabled rules; its own per-rule swarm flags are turned off
 (:class:`_EveryRule` says why) and each example instead leaves out a random set of
@@ -63,7 +64,14 @@ from hypothesis.stateful import (
 )
 from hypothesis.strategies import SearchStrategy
 
-from harness.contract import ManualClock, TaskQueue, TaskStatus, TaskView, declared
+from harness.contract import (
+    ManualClock,
+    TaskQueue,
+    TaskStatus,
+    TaskView,
+    TimeSource,
+    declared,
+)
 from harness.explorer.actors import Action, Actor, Step
 from harness.explorer.oracle import Finding, Target
 from harness.explorer.trace import Stage
@@ -360,9 +368,25 @@ def _resubmittable(w: World, a: Actor) -> bool:
 
 
 def _lease_live(w: World, _: None) -> bool:
-    """Some task is processing, so a clock jump can expire its lease. (Not the model's
-    own expiry: a library may time its leases on real time, which the model cannot see.)"""
-    return bool(_processing(w))
+    """Some processing task's lease has not expired yet, so a clock jump would expire it.
+    The model's expiry is trusted only when every time source of the queue follows the
+    injected clock; a library timing its leases on real time gets a jump whenever some
+    task is processing (the model cannot see when its leases run out)."""
+    processing = _processing(w)
+    if not processing or w.on_clock_advance is not None or _real_time(w):
+        return bool(processing)
+    now = w.clock.now()
+    for task_id in processing:
+        task = w.model.tasks.get(task_id)
+        owner = task.owner if task is not None else None
+        if owner is None or (not owner.released and owner.expires_at >= now):
+            return True
+    return False
+
+
+def _real_time(w: World) -> bool:
+    sources = declared(w.queue, "time_sources").values()
+    return any(TimeSource(s) is TimeSource.REAL for s in sources)
 
 
 # A crash is offered only between two round trips of an operation: a worker dying
