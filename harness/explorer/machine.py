@@ -7,7 +7,7 @@ are generated per actor, so Hypothesis prints a failing run as the steps themsel
 program that replays it on a machine class built for the same exploration::
 
     state = QueueMachine()
-    state.submit_initial_tasks(tasks=1)
+    state.submit_initial_tasks(tasks=1, quiet=frozenset())
     state.w0_claim()
     state.w0_step()
     state.w0_step()
@@ -32,13 +32,13 @@ holds nothing and some task is pending, and reports or heartbeats only claims it
 holds; a janitor rescues only while some task is processing; the producer submits
 only to a queue that ran dry; the clock moves only while some lease is live (any
 processing task's, for a queue timing leases on real time; or when nothing else can
-happen). Idle actors of one role holding nothing are
-interchangeable, so only the first of them may start an operation. Hypothesis chooses
-uniformly among the enabled rules; its own per-rule swarm flags are turned off
-(:class:`_EveryRule` says why) and each example instead leaves out a random set of
-kinds of step (``quiet``), so some runs never crash, some never fail, some never
-rescue: bugs needing long undisturbed stretches of the other steps are reached far
-more often.
+happen; the preconditions are in :mod:`harness.explorer.rules`). Idle actors of one
+role holding nothing are interchangeable, so only the first of them may start an
+operation. Hypothesis chooses uniformly among the enabled rules; its own per-rule swarm
+flags are turned off (:class:`_EveryRule` says why) and each example instead leaves
+out a random set of kinds of step (``quiet``), so some runs never crash, some never
+fail, some never rescue: bugs needing long undisturbed stretches of the other steps
+are reached far more often.
 
 Each example flushes the database first. After every step the model judges the
 answers and the queue's state; at the end a healthy worker and janitor drain the queue
@@ -62,18 +62,22 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
-from hypothesis.strategies import SearchStrategy
 
 from harness.contract import (
     ManualClock,
     TaskQueue,
-    TaskStatus,
     TaskView,
-    TimeSource,
-    declared,
 )
-from harness.explorer.actors import Action, Actor, Step
+from harness.explorer.actors import Action, Step
 from harness.explorer.oracle import Finding, Target
+from harness.explorer.rules import (
+    JANITOR_RULES,
+    PRODUCER_RULES,
+    WORKER_RULES,
+    Enabled,
+    arguments,
+    lease_live,
+)
 from harness.explorer.trace import Stage
 from harness.explorer.world import (
     CLOCK,
@@ -236,7 +240,7 @@ def _add_rules(cls: type[Any], config: WorldConfig) -> None:
     gates += [_add_rule(cls, PRODUCER, a, when) for a, when in PRODUCER_RULES.items()]
     # The clock also moves when no other rule can (every task finished or lost, nothing
     # left to submit): Hypothesis needs some rule to run until the example ends.
-    _add_rule(cls, CLOCK, Action.ADVANCE, _lease_live, otherwise=gates)
+    _add_rule(cls, CLOCK, Action.ADVANCE, lease_live, otherwise=gates)
 
 
 def rule_name(actor: str, action: Action) -> str:
@@ -261,151 +265,7 @@ def _add_rule(
 
     take.__name__ = take.__qualname__ = name
     enabled.__name__ = enabled.__qualname__ = f"{name}_enabled"
-    arguments: dict[str, Any] = _arguments(actor, action)  # (rule()'s overloads want literals)
-    as_rule = cast(RuleDecorator, rule(**arguments))
+    drawn: dict[str, Any] = arguments(actor, action)  # (rule()'s overloads want literals)
+    as_rule = cast(RuleDecorator, rule(**drawn))
     setattr(cls, name, as_rule(precondition(enabled)(take)))
     return enabled
-
-
-# ---- the rules' arguments: drawn from the machine's state, printed by Hypothesis --------
-
-
-def _held_by(actor: str) -> SearchStrategy[str]:
-    """A task the actor holds a claim of (the rule's precondition says there is one)."""
-    return st.runner().flatmap(
-        lambda m: st.sampled_from([c.task_id for c in m.world.actors[actor].held])
-    )
-
-
-_SUBMITTED: SearchStrategy[str] = st.runner().flatmap(lambda m: st.sampled_from(m.world.submitted))
-
-
-def _arguments(actor: str, action: Action) -> dict[str, SearchStrategy[Any]]:
-    match action:
-        case Action.COMPLETE:
-            return {"task": _held_by(actor)}
-        case Action.FAIL:
-            return {"task": _held_by(actor), "retry": st.booleans()}
-        case Action.RESUBMIT:
-            return {"task": _SUBMITTED}
-        case _:
-            return {}
-
-
-# ---- when each rule is enabled, from the world and the actor (None for the clock) -------
-
-Enabled = Callable[[World, Any], bool]
-
-
-def _views(w: World) -> Mapping[str, TaskView | None]:
-    """Where each task was after the latest step, as the queue itself reported it."""
-    return w.trace.records[-1].views if w.trace.records else {}
-
-
-def _pending(w: World) -> bool:
-    return any(
-        v is not None and (v.pending_copies > 0 or v.status is TaskStatus.PENDING)
-        for v in _views(w).values()
-    )
-
-
-def _processing(w: World) -> list[str]:
-    return [
-        t
-        for t, v in _views(w).items()
-        if v is not None and (v.in_processing or v.status is TaskStatus.PROCESSING)
-    ]
-
-
-def _fresh(a: Actor) -> bool:
-    return a.idle and not a.held
-
-
-def _first_fresh(w: World, a: Actor) -> bool:
-    """Symmetry: actors of one role that are idle and hold nothing are interchangeable,
-    so only the first of them starts an operation (the others would only rename it)."""
-    if not _fresh(a):
-        return True
-    for other in w.actors.values():
-        if other is a:
-            return True
-        if other.role is a.role and _fresh(other):
-            return False
-    return True
-
-
-def _claimable(w: World, a: Actor) -> bool:
-    """Holding nothing (a worker runs one task at a time, as the note's workers do), and
-    some task is pending (a claim of an empty queue changes nothing)."""
-    return _fresh(a) and _pending(w) and _first_fresh(w, a)
-
-
-def _rescuable(w: World, a: Actor) -> bool:
-    """Idle, and some task is processing (a rescue has something to look at)."""
-    return a.idle and bool(_processing(w)) and _first_fresh(w, a)
-
-
-def _busy(_: World, a: Actor) -> bool:
-    """An operation in flight: one more round trip, or a crash between two."""
-    return not a.idle
-
-
-def _reporting(_: World, a: Actor) -> bool:
-    """Idle and holding a claim to report on (or to heartbeat)."""
-    return a.idle and bool(a.held)
-
-
-def _room(w: World, a: Actor) -> bool:
-    """Room for a new task, and none is waiting: the producer feeds a queue that ran dry
-    (an example starts with one or two tasks; more waiting adds length, not races)."""
-    return a.idle and len(w.submitted) < w.config.max_tasks and not _pending(w)
-
-
-def _resubmittable(w: World, a: Actor) -> bool:
-    # Without idempotent submit a second submit of one id is a second task: the
-    # caller's duplicate, not the queue's race.
-    return a.idle and bool(w.submitted) and bool(declared(w.queue, "idempotent_submit"))
-
-
-def _lease_live(w: World, _: None) -> bool:
-    """Some processing task's lease has not expired yet, so a clock jump would expire it.
-    The model's expiry is trusted only when every time source of the queue follows the
-    injected clock; a library timing its leases on real time gets a jump whenever some
-    task is processing (the model cannot see when its leases run out)."""
-    processing = _processing(w)
-    if not processing or w.on_clock_advance is not None or _real_time(w):
-        return bool(processing)
-    now = w.clock.now()
-    for task_id in processing:
-        task = w.model.tasks.get(task_id)
-        owner = task.owner if task is not None else None
-        if owner is None or (not owner.released and owner.expires_at >= now):
-            return True
-    return False
-
-
-def _real_time(w: World) -> bool:
-    sources = declared(w.queue, "time_sources").values()
-    return any(TimeSource(s) is TimeSource.REAL for s in sources)
-
-
-# A crash is offered only between two round trips of an operation: a worker dying
-# while idle with claims held loses the same as dying inside its next report.
-WORKER_RULES: dict[Action, Enabled] = {
-    Action.CLAIM: _claimable,
-    Action.HEARTBEAT: _reporting,
-    Action.COMPLETE: _reporting,
-    Action.FAIL: _reporting,
-    Action.STEP: _busy,
-    Action.CRASH: _busy,
-}
-JANITOR_RULES: dict[Action, Enabled] = {
-    Action.RESCUE: _rescuable,
-    Action.STEP: _busy,
-    Action.CRASH: _busy,
-}
-PRODUCER_RULES: dict[Action, Enabled] = {
-    Action.SUBMIT: _room,
-    Action.RESUBMIT: _resubmittable,
-    Action.STEP: _busy,
-}

@@ -8,6 +8,7 @@ assertions check the shape of the shrunk counterexample, not just the kind.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 import redis
@@ -141,10 +142,11 @@ def test_f8_a_stale_failure_report_is_accepted(redis_client: redis.Redis) -> Non
     assert result.findings()[0].op == "fail"
 
 
-# Of seeds 0-7 only seeds 3 and 5 find this one within 300 examples (seed 5 in 214, 11 s;
-# measured 2026-12-02): starting there spares fruitless 300-example searches, which took
-# over 3 minutes on a loaded CI box. A seed decides the examples, so this holds on every run.
-F8_FLIP_SEEDS = (5, 3)
+# Of seeds 0-4 only seeds 1 and 3 find this one within 300 examples (seed 1 after 1,804
+# steps, seed 3 after 6,482; measured 2026-12-02 with one rule per actor and step):
+# starting there spares fruitless 300-example searches, which took over 3 minutes on a
+# loaded CI box. A seed decides the examples, so this holds on every run.
+F8_FLIP_SEEDS = (1, 3)
 
 
 def test_f8_a_failure_flips_a_completed_task(redis_client: redis.Redis) -> None:
@@ -180,3 +182,18 @@ def test_the_generated_regression_test_replays_the_race(redis_client: redis.Redi
         pass
     else:
         raise AssertionError("the regression test passed against the naive queue")
+
+
+def test_the_readme_reproduction_replays_f4_f5(redis_client: redis.Redis) -> None:
+    """The README shows Hypothesis's printout of F4/F5; pasted as it is, it replays."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    block = readme.split("the naive queue's F4/F5", 1)[1].split("```python\n", 1)[1]
+    program = block.split("```", 1)[0]
+    assert program.startswith("state = QueueMachine()")
+    target = Target(kind=Kind.STALE_COMPLETION, op="complete")
+    machine = machine_for(
+        Exploration(client=redis_client, factory=NAIVE, sink=Sink(), target=target)
+    )
+    with pytest.raises(ViolationFound) as raised:
+        exec(program, {"QueueMachine": machine})
+    assert [f.kind for f in raised.value.findings] == [Kind.STALE_COMPLETION]

@@ -31,14 +31,15 @@ from harness.zoo.trial import SEARCH_WORLD, KindResult, Trial, try_library
 
 # library -> (kinds searched, seed, examples per search). BullMQ's search is shorter:
 # nothing is found there (the library refuses every stale completion), so its search
-# always runs to its end. saq's double run is rare: of seeds 0-12, only seed 10 reaches it
-# within 100 examples (measured 2026-12-02; `harness zoo` tries seeds from 0 within its
-# budget, and the README gives that hit rate); the others are found at seed 0.
+# always runs to its end. saq's double run is rare: of seeds 0-5, only seed 0 reaches it
+# within 100 examples (measured 2026-12-02 with one rule per actor and step; `harness
+# zoo` tries seeds from 0, and the README gives that hit rate); the others are found at
+# seed 0 too.
 BOUNDED: dict[str, tuple[tuple[Kind, ...], int, int]] = {
     "rq": ((Kind.AUDIT_MISMATCH,), 0, 100),
     "celery": ((Kind.LOST,), 0, 100),
     "taskiq": ((Kind.STALE_COMPLETION, Kind.STUCK), 0, 100),
-    "saq": ((Kind.DOUBLE_CLAIM,), 10, 100),
+    "saq": ((Kind.DOUBLE_CLAIM,), 0, 100),
     "bullmq": ((Kind.STALE_COMPLETION,), 0, 25),
 }
 
@@ -71,8 +72,12 @@ def zoo(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Trial], Pat
     return trials, out
 
 
+# A guard against a hang, not a speed limit: the work is bounded by searches (176 s at
+# load 3-4 on 2 cores), and the module's searches count against the first test that
+# uses them. 400 s was exceeded at load 15-18 (the suite beside two CPU burners and
+# two more search processes).
 @pytest.mark.slow
-@pytest.mark.timeout(400)
+@pytest.mark.timeout(1200)
 def test_the_pinned_findings_of_all_five_libraries(zoo: tuple[dict[str, Trial], Path]) -> None:
     trials, out = zoo
     assert all(t.available for t in trials.values()), {t.library: t.reason for t in trials.values()}
