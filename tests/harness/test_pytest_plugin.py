@@ -89,9 +89,13 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
 
 
 def _pasted_test(report_md: str) -> str:
+    """The report's regression test (its other Python block is Hypothesis's printed
+    reproduction, ``state = QueueMachine()`` ...)."""
     blocks = re.findall(r"```python\n(.*?)```", report_md, flags=re.DOTALL)
-    assert len(blocks) == 1, report_md
-    return str(blocks[0])
+    tests = [b for b in blocks if re.search(r"^def test_", b, flags=re.MULTILINE)]
+    assert len(tests) == 1, report_md
+    assert any(b.startswith("state = QueueMachine()") for b in blocks), report_md
+    return str(tests[0])
 
 
 @pytest.mark.timeout(400)
