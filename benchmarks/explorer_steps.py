@@ -13,10 +13,8 @@ Compare two versions of the explorer by running this in each checkout.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import statistics
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,30 +23,11 @@ from hypothesis import settings
 
 from benchmarks.explorer import RACES
 from harness.explorer.hypothesis_profiles import profile
-from harness.explorer.machine import Sink, queue_factory
+from harness.explorer.machine import queue_factory
 from harness.explorer.search import search
-from harness.explorer.world import World
 from harness.redis_server import redis_for
 
 OUT = Path(__file__).resolve().parent / "out" / "explorer_steps.json"
-
-
-@contextlib.contextmanager
-def first_failures() -> Iterator[dict[str, int]]:
-    """Notes the search's step count when its first example fails (Sink.failed)."""
-    noted: dict[str, int] = {}
-    original = Sink.failed
-
-    def failed(self: Sink, world: World) -> None:
-        if self.first_failure_s is None:
-            noted["steps"] = self.steps + len(world.trace.records)
-        original(self, world)
-
-    Sink.failed = failed  # type: ignore[method-assign]
-    try:
-        yield noted
-    finally:
-        Sink.failed = original  # type: ignore[method-assign]
 
 
 def main() -> int:
@@ -63,10 +42,9 @@ def main() -> int:
         for name, target in RACES.items():
             steps: list[int | None] = []
             for seed in range(args.seeds):
-                with first_failures() as noted:
-                    search(client, queue_factory("naive"), target=target, settings=chosen,
-                           seed=seed, shrink_seconds=0.5)  # fmt: skip
-                steps.append(noted.get("steps"))
+                result = search(client, queue_factory("naive"), target=target,
+                                settings=chosen, seed=seed, shrink_seconds=0.5)  # fmt: skip
+                steps.append(result.first_failure_steps)
             found = [s for s in steps if s is not None]
             median = statistics.median(found) if len(found) * 2 > len(steps) else None
             out[name] = {"steps_to_first": steps, "found": len(found), "median": median}

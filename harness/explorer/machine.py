@@ -121,6 +121,7 @@ class Sink:
     examples: int = 0
     steps: int = 0
     first_failure_s: float | None = None
+    first_failure_steps: int | None = None  # steps taken up to the first failing example's end
     world: World | None = None  # the latest example's; after a failed search, the minimal one
     failing: World | None = None  # the latest example that failed
 
@@ -133,6 +134,7 @@ class Sink:
     def failed(self, world: World) -> None:
         if self.first_failure_s is None:
             self.first_failure_s = time.perf_counter() - self.started
+            self.first_failure_steps = self.steps + len(world.trace.records)
         self.failing = world
 
 

@@ -75,6 +75,9 @@ class SearchResult:
     steps: int
     elapsed_s: float
     first_failure_s: float | None
+    # Steps up to the first failing example: a seed decides it, so unlike the time it
+    # measures the search whatever the load (``benchmarks/explorer_steps.py``).
+    first_failure_steps: int | None = None
     out_of_time: bool = False  # the deadline ended the search in the middle of an example
     # Completions and failures the queue refused during the search, by outcome (e.g. a
     # fencing token check answering ``lease_lost``): what a fence did while nothing broke.
@@ -198,6 +201,7 @@ def search(
         steps=sink.steps,
         elapsed_s=time.perf_counter() - sink.started,
         first_failure_s=sink.first_failure_s,
+        first_failure_steps=sink.first_failure_steps,
         out_of_time=out_of_time,
         refused=dict(refused),
         program=program,

@@ -40,6 +40,9 @@ def hunt(client: redis.Redis, target: Target, seeds: tuple[int, ...] = SEEDS) ->
     assert result is not None
     assert result.found, f"the search no longer finds {target.label()} in the naive queue"
     assert 0 < result.length() <= MAX_LENGTH, result.world and result.world.trace.steps()
+    first = result.first_failure_steps  # the steps taken up to the first failing example
+    assert first is not None
+    assert 0 < first <= result.steps, (first, result.steps)
     return result
 
 
