@@ -49,8 +49,9 @@ class Faults:
     def _fires(self, point: str) -> FaultRule | None:
         """The rule at ``point`` if it fires this time (its probability drawn).
 
-        Logged at INFO before it acts, so an observer (a test, an engineer reading the
-        log) knows an operation is inside its injected delay, not merely sent."""
+        Logged at INFO before it acts (and a delay again when it is over), so an observer
+        (a test, an engineer reading the log) knows an operation is inside its injected
+        delay, not merely sent, and what the server did meanwhile."""
         rule = self.rules.get(point)
         if rule is None or (rule.probability < 1.0 and self._rng.random() >= rule.probability):
             return None
@@ -63,6 +64,7 @@ class Faults:
             return
         if rule.action is FaultAction.DELAY:
             time.sleep(rule.seconds)
+            logger.info("fault point %s: delay over", point)
         else:
             raise FaultAbort(point)
 
@@ -73,6 +75,7 @@ class Faults:
             return
         if rule.action is FaultAction.DELAY:
             await asyncio.sleep(rule.seconds)
+            logger.info("fault point %s: delay over", point)
         else:
             raise FaultAbort(point)
 

@@ -8,7 +8,6 @@ Where the naive queue answers differently, the test asserts the specimen's behav
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 
@@ -499,56 +498,3 @@ def test_every_log_line_of_a_request_carries_its_id(
     lines = lines_with(faulty.api_log, rid, 3, seconds=30)
     assert any("injected abort at after_pop" in line for line in lines), lines
     assert any("GET /tasks/next -> 500" in line for line in lines), lines
-
-
-# ---- F13: the naive API blocks its event loop, the safe one does not --------------------
-
-
-SLOW = 8.0  # seconds the slowed endpoint sleeps; the probe is sent once it is sleeping
-
-
-@pytest.fixture(
-    scope="module",
-    params=[("naive", "/stats"), ("safe", "/stats"), ("safe", "/tasks/next")],
-    ids=["naive-stats", "safe-stats", "safe-claim"],
-)
-def slow_endpoint(
-    request: pytest.FixtureRequest, redis_url: str
-) -> Iterator[tuple[Deployment, str]]:
-    """One API process whose slowed endpoint sleeps SLOW s (an injected delay), logging
-    at INFO so that the test sees when the delay has begun."""
-    impl, path = request.param
-    point = "before_stats" if path == "/stats" else "before_claim"
-    settings = ServeSettings(
-        impl=impl, redis_url=redis_url, faults=f"{point}=delay:{SLOW}", log_level="info"
-    )
-    with Deployment(settings, api_procs=1, janitors=0) as dep:
-        yield dep, path
-
-
-def test_a_slow_handler_blocks_every_request_on_naive_only(
-    slow_endpoint: tuple[Deployment, str],
-) -> None:
-    """While the slowed endpoint sleeps, /healthz answers at once on safe (thread pool
-    for /stats, an awaited delay for the async claim) but waits for it on naive (the
-    sleep runs on the event loop: F13). Judged by order, not by speed: the probe is sent
-    only once the server has logged that the slow request entered its delay."""
-    dep, path = slow_endpoint
-    finished: list[str] = []
-    delays = len(lines_with(dep.api_log, "fires: delay", 0, seconds=0))
-
-    def call(p: str) -> None:
-        httpx.get(dep.base_url + p, headers={"X-Worker-Id": "w"}, timeout=60).raise_for_status()
-        finished.append(p)
-
-    slow = threading.Thread(target=call, args=(path,))
-    slow.start()
-    entered = lines_with(dep.api_log, "fires: delay", delays + 1, seconds=60)
-    assert len(entered) == delays + 1, "the slow request never reached its delay"
-    assert not finished  # it is inside its delay now (SLOW s), whatever the machine's load
-    call("/healthz")
-    slow.join(timeout=60)
-    if is_naive(dep):
-        assert finished == [path, "/healthz"]
-    else:
-        assert finished == ["/healthz", path]
