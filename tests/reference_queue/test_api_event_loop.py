@@ -9,7 +9,6 @@ request is written once its answer is sent, all in one process and one file, in 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -17,7 +16,7 @@ import pytest
 
 from harness.servers import Deployment
 from reference_queue.settings import ServeSettings
-from tests.reference_queue.logs import lines_with
+from tests.reference_queue.logs import lines_with, read_until
 
 SLOW = 8.0  # seconds the slowed endpoint sleeps; the probe is sent once it is sleeping
 
@@ -59,14 +58,16 @@ def events(log_lines: list[str], path: str) -> list[str]:
 def story_since_delay(dep: Deployment, path: str, seconds: float = 10.0) -> list[str]:
     """The story from the latest delay on, once both answers are in it (an access line
     may land just after its answer was received)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        story = events(dep.api_log.read_text().splitlines(), path)
-        story = story[len(story) - 1 - story[::-1].index("delay begins") :]
-        done = "/healthz answered" in story and f"{path} answered" in story
-        if done or time.monotonic() >= deadline:
-            return story
-        time.sleep(0.05)
+
+    def story(text: str) -> list[str]:
+        told = events(text.splitlines(), path)
+        return told[len(told) - 1 - told[::-1].index("delay begins") :]
+
+    def complete(text: str) -> bool:
+        told = story(text)
+        return "/healthz answered" in told and f"{path} answered" in told
+
+    return story(read_until(dep.api_log, complete, seconds))
 
 
 def test_a_slow_handler_blocks_every_request_on_naive_only(
