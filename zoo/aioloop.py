@@ -171,15 +171,28 @@ class _Loop:
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        # Re-entrant: the garbage collector may run a dropped adapter's finalizer in the
+        # middle of get(), in the same thread.
+        self._lock = threading.RLock()
 
     def get(self) -> asyncio.AbstractEventLoop:
         with self._lock:
             if self._loop is None or self._loop.is_closed():
                 loop = asyncio.new_event_loop()
-                threading.Thread(target=loop.run_forever, name="zoo-aioloop", daemon=True).start()
-                self._loop = loop
+                thread = threading.Thread(target=loop.run_forever, name="zoo-aioloop", daemon=True)
+                thread.start()
+                self._loop, self._thread = loop, thread
             return self._loop
+
+    def is_current_thread(self) -> bool:
+        """Whether the caller runs on the loop's own thread."""
+        return self._thread is threading.current_thread()
+
+    def running(self) -> asyncio.AbstractEventLoop | None:
+        """The loop if it runs, without starting one or taking the lock."""
+        loop = self._loop
+        return loop if loop is not None and loop.is_running() else None
 
 
 _LOOP = _Loop()
@@ -203,9 +216,13 @@ def _submit(
 
 
 def close_soon(close: Callable[[], Coroutine[Any, Any, Any]]) -> None:
-    """Schedule a clean-up on the loop without waiting (for finalizers of dropped adapters)."""
-    loop = _LOOP.get()
-    if loop.is_running():
+    """Schedule a clean-up on the loop without waiting (for finalizers of dropped adapters).
+
+    A finalizer runs wherever the garbage collector does, even inside ``_LOOP.get()``
+    (seen: a whole-zoo run hung there for good), so this neither starts a loop nor takes
+    the loop's lock: no running loop, nothing of the adapter's left to close on it."""
+    loop = _LOOP.running()
+    if loop is not None:
         asyncio.run_coroutine_threadsafe(close(), loop)
 
 
@@ -237,6 +254,7 @@ def stepped(coro: Coroutine[Any, Any, T], *, clock: Clock | None = None) -> Gene
 
 
 _EXITING = threading.Event()
+_UNWINDING: set[concurrent.futures.Future[Any]] = set()  # dropped on the loop's thread
 
 
 @atexit.register
@@ -251,8 +269,18 @@ def _settle(future: concurrent.futures.Future[Any]) -> None:
     Not at exit: operations an explorer dropped in flight are closed by the interpreter's
     last garbage collection, when the loop thread no longer runs; waiting for each would
     hold the exit for STEP_TIMEOUT_S per operation (minutes, seen at the end of a zoo run).
+    Nor on the loop's own thread: a dropped operation is closed by whichever thread the
+    garbage collector runs in, and waiting there blocks the very loop the coroutine needs
+    to unwind — every library call stalled for STEP_TIMEOUT_S (seen in a whole-zoo run:
+    saq's searches lost minutes, then BullMQ's adapter could not be built in time). There
+    the task is only kept until it has unwound (the loop holds tasks weakly: a pending
+    one nothing else refers to is destroyed mid-flight).
     """
     if _EXITING.is_set() or sys.is_finalizing():
+        return
+    if _LOOP.is_current_thread():
+        _UNWINDING.add(future)
+        future.add_done_callback(_UNWINDING.discard)
         return
     # The library may wrap Crashed in an error of its own: any error is the crash's.
     with contextlib.suppress(Exception, concurrent.futures.CancelledError):

@@ -18,9 +18,11 @@ from ``--lease-timeout`` when a library rounds it up.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,7 @@ from harness.analyze import analyze_run
 from harness.checks.promises import promise_json
 from harness.checks.verdicts import Kind
 from harness.contract import ManualClock, Promise, TimeSource, declared
-from harness.explorer.machine import queue_factory
+from harness.explorer.machine import QueueFactory, queue_factory
 from harness.explorer.oracle import Target
 from harness.explorer.search import SearchResult, search
 from harness.explorer.story import MEANING, regression_test, steps_table
@@ -80,7 +82,34 @@ def hunt(
     phase); other kinds are searched with ``Target(kind=...)``.
     """
     factory = queue_factory(plan.impl, lease_timeout=plan.lease_timeout)
-    facts = facts_of(factory(client, ManualClock()))
+    queue = factory(client, ManualClock())
+    facts = facts_of(queue)
+    with _warnings_muted(type(queue).__module__):
+        results = _hunt_kinds(client, plan, progress, factory, target)
+    return Hunt(results=results, queue=facts)
+
+
+@contextlib.contextmanager
+def _warnings_muted(module: str) -> Iterator[None]:
+    """The queue package's own warnings, muted while its examples run (errors still
+    show): examples dead-letter, retry and refuse on purpose, thousands of times, and a
+    line each buried the progress (≈ 170 lines in `harness hunt --impl safe`)."""
+    logger = logging.getLogger(module.split(".")[0])
+    before = logger.level
+    logger.setLevel(max(before, logging.ERROR))
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
+
+
+def _hunt_kinds(
+    client: redis.Redis,
+    plan: HuntPlan,
+    progress: Progress,
+    factory: QueueFactory,
+    target: Target | None,
+) -> list[SearchResult]:
     share = plan.budget_s / len(plan.kinds)
     results: list[SearchResult] = []
     for kind in plan.kinds:
@@ -110,7 +139,7 @@ def hunt(
             )
         else:
             progress(f"{kind}: none in {spent:.1f}s ({attempt} search(es), seeds from {plan.seed})")
-    return Hunt(results=results, queue=facts)
+    return results
 
 
 def write_hunt_report(out: Path, plan: HuntPlan, found_in: Hunt) -> Path:

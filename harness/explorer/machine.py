@@ -37,8 +37,8 @@ role holding nothing are interchangeable, so only the first of them may start an
 operation. Hypothesis chooses uniformly among the enabled rules; its own per-rule swarm
 flags are turned off (:class:`_EveryRule` says why) and each example instead leaves
 out a random set of kinds of step (``quiet``), so some runs never crash, some never
-fail, some never rescue: bugs needing long undisturbed stretches of the other steps
-are reached far more often.
+heartbeat, some never submit more: bugs needing long undisturbed stretches of the other
+steps are reached far more often.
 
 Each example flushes the database first. After every step the model judges the
 answers and the queue's state; at the end a healthy worker and janitor drain the queue
@@ -55,6 +55,7 @@ from typing import Any, cast
 
 import redis
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidDefinition
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     RuleStrategy,
@@ -77,6 +78,7 @@ from harness.explorer.rules import (
     Enabled,
     arguments,
     lease_live,
+    options,
 )
 from harness.explorer.trace import Stage
 from harness.explorer.world import (
@@ -160,8 +162,8 @@ def machine_for(ex: Exploration) -> type[RuleBasedStateMachine]:
             self.world = World(ex.factory(ex.client, clock), clock, ex.config)
             self.failed = False
             self.quiet: frozenset[str] = frozenset()
-            # each rule's precondition answered for the world as it is; emptied by a step
-            self.answers: dict[str, bool] = {}
+            # the rules enabled in the world as it is; forgotten by every step
+            self.answers: frozenset[str] | None = None
             ex.sink.begin(self.world)
 
         @initialize(tasks=st.integers(1, 2), quiet=st.frozensets(st.sampled_from(SWARM)))
@@ -170,13 +172,13 @@ def machine_for(ex: Exploration) -> type[RuleBasedStateMachine]:
             for _ in range(tasks):
                 self.world.run_to_end(Step(actor=PRODUCER, action=Action.SUBMIT))
             self.world.stage = Stage.SEARCH
-            self.answers.clear()
+            self.answers = None
 
         def do(self, step: Step) -> None:
             try:
                 found = self.world.perform(step)
             finally:
-                self.answers.clear()  # the world changed: every precondition is asked anew
+                self.answers = None  # the world changed: every precondition is asked anew
             self.judge(found)
 
         def judge(self, found: list[Finding]) -> None:
@@ -201,28 +203,24 @@ def machine_for(ex: Exploration) -> type[RuleBasedStateMachine]:
 
 # Swarm testing (Groce et al.): each example leaves out a random subset of these kinds
 # of step, so some runs never crash, some never fail, ... and bugs that need long
-# undisturbed stretches of the other steps are reached far more often.
+# undisturbed stretches of the other steps are reached far more often. Rescues, clock
+# jumps and failure reports are never left out: almost every race needs a lease to run
+# out and a janitor to act on it, and the note's F8 a failure report on top; leaving
+# them out made most examples unable to reach those races (steps to the first
+# counterexample fell 5 to 20 times once they were kept: benchmarks/NOTES.md).
 SWARM: tuple[str, ...] = tuple(
     str(a)
     for a in (
         Action.CRASH,
         Action.HEARTBEAT,
-        Action.FAIL,
         Action.SUBMIT,
         Action.RESUBMIT,
-        Action.RESCUE,
-        Action.ADVANCE,
     )
 )
 
 
-class _EveryFlag:
-    def is_enabled(self, name: str) -> bool:
-        return True
-
-
 class _EveryRule(RuleStrategy):
-    """Hypothesis's rule choice without its own swarm testing.
+    """Hypothesis's rule choice, one draw per step, without its own swarm testing.
 
     Hypothesis turns each rule *name* off at random per example. A race here needs
     seven or eight distinct rules (``w0_claim``, ``w0_step``, ``clock_advance``,
@@ -230,15 +228,30 @@ class _EveryRule(RuleStrategy):
     allow in about one example in eight; the machine's own swarm (``quiet``, per kind of
     step) keeps the benefit without that cost. Measured in ``benchmarks/explorer.py``.
 
-    Its rule choice asks candidate rules' preconditions through Hypothesis's bookkeeping
-    for its observability reports, about 24 times a step here; this asks them directly
-    (each answer is kept until the next step: ``QueueMachine.answers``). The draws
-    themselves are Hypothesis's, so a seed gives the same examples as without it.
+    Hypothesis's own draw tries random rules among all of them, then lists the enabled
+    ones, asking each precondition about 24 times a step. This draws one index into the
+    rules enabled now (computed once per step: ``QueueMachine.enabled``), then each
+    argument as one index into its options (``rules.options``), not through a
+    strategy built anew for every draw.
     """
 
-    def __init__(self, machine: RuleBasedStateMachine) -> None:
-        super().__init__(machine)
-        self.enabled_rules_strategy = st.just(_EveryFlag())  # type: ignore[arg-type]
+    def do_draw(self, data: Any) -> tuple[Any, dict[str, Any]]:
+        machine = cast(Any, self.machine)
+        names = machine.enabled()  # (the machine has no bundles: nothing else to ask)
+        enabled = machine.rule_lists.get(names)
+        if enabled is None:
+            enabled = machine.rule_lists[names] = [
+                r for r in self.rules if r.function.__name__ in names
+            ]
+        if not enabled:  # (the clock's rule is enabled whenever no other is)
+            listed = ", ".join(r.function.__name__ for r in self.rules)
+            raise InvalidDefinition(f"no rule is enabled; rules: {listed}")
+        rule = enabled[data.draw_integer(0, len(enabled) - 1)]
+        arguments: dict[str, Any] = {}
+        for name, options_of in machine.options[rule.function.__name__].items():
+            options = options_of(machine.world)
+            arguments[name] = options[data.draw_integer(0, len(options) - 1)]
+        return rule, arguments
 
     def is_valid(self, rule: Any) -> bool:
         if rule.bundles:  # (the machine has none; Hypothesis's check if one is added)
@@ -246,20 +259,53 @@ class _EveryRule(RuleStrategy):
         return all(p(self.machine) for p in rule.preconditions)
 
 
-Gate = Callable[[Any], bool]
+@dataclass(frozen=True, slots=True)
+class _Gate:
+    """When the rule ``name`` (``actor`` taking ``action``) is enabled."""
+
+    name: str
+    actor: str
+    action: Action
+    when: Enabled
+
+
+def _enabled(world: World, quiet: frozenset[str], gates: Sequence[_Gate]) -> frozenset[str]:
+    """The names of the rules enabled in ``world``. The clock also moves when no other
+    rule can (every task finished or lost, nothing left to submit): Hypothesis needs
+    some rule to run until the example ends."""
+    names = {
+        g.name for g in gates if g.action not in quiet and g.when(world, world.actors.get(g.actor))
+    }
+    if not names or (Action.ADVANCE not in quiet and lease_live(world, None)):
+        names.add(rule_name(CLOCK, Action.ADVANCE))
+    return frozenset(names)
+
+
 RuleDecorator = Callable[[Callable[..., None]], Callable[..., None]]
 
 
 def _add_rules(cls: type[Any], config: WorldConfig) -> None:
-    gates: list[Gate] = []
-    for name in worker_names(config):
-        gates += [_add_rule(cls, name, a, when) for a, when in WORKER_RULES.items()]
-    for name in janitor_names(config):
-        gates += [_add_rule(cls, name, a, when) for a, when in JANITOR_RULES.items()]
-    gates += [_add_rule(cls, PRODUCER, a, when) for a, when in PRODUCER_RULES.items()]
-    # The clock also moves when no other rule can (every task finished or lost, nothing
-    # left to submit): Hypothesis needs some rule to run until the example ends.
-    _add_rule(cls, CLOCK, Action.ADVANCE, lease_live, otherwise=gates)
+    roles = [(name, WORKER_RULES) for name in worker_names(config)]
+    roles += [(name, JANITOR_RULES) for name in janitor_names(config)]
+    roles += [(PRODUCER, PRODUCER_RULES)]
+    gates = [
+        _Gate(rule_name(actor, a), actor, a, when)
+        for actor, table in roles
+        for a, when in table.items()
+    ]
+
+    def enabled(self: Any) -> frozenset[str]:
+        if self.answers is None:
+            self.answers = _enabled(self.world, self.quiet, gates)
+        answers: frozenset[str] = self.answers
+        return answers
+
+    cls.enabled = enabled
+    cls.options = {}  # rule name -> its arguments' options
+    cls.rule_lists = {}  # enabled rule names -> those rules, in Hypothesis's order
+    for gate in gates:
+        _add_rule(cls, gate.actor, gate.action)
+    _add_rule(cls, CLOCK, Action.ADVANCE)
 
 
 def rule_name(actor: str, action: Action) -> str:
@@ -267,31 +313,19 @@ def rule_name(actor: str, action: Action) -> str:
     return f"{actor.lower()}_{action}"
 
 
-def _add_rule(
-    cls: type[Any], actor: str, action: Action, when: Enabled, otherwise: Sequence[Gate] = ()
-) -> Gate:
-    """Attach the rule ``<actor>_<action>``; returns its precondition."""
+def _add_rule(cls: type[Any], actor: str, action: Action) -> None:
+    """Attach the rule ``<actor>_<action>``, enabled when ``cls.enabled`` names it."""
     name = rule_name(actor, action)
 
     def enabled(self: Any) -> bool:
-        answers: dict[str, bool] = self.answers
-        answer = answers.get(name)
-        if answer is None:
-            answer = answers[name] = _enabled(self)
-        return answer
-
-    def _enabled(self: Any) -> bool:
-        world: World = self.world
-        if action not in self.quiet and when(world, world.actors.get(actor)):
-            return True
-        return bool(otherwise) and not any(gate(self) for gate in otherwise)
+        return name in self.enabled()
 
     def take(self: Any, task: str | None = None, retry: bool = False) -> None:
         self.do(Step(actor=actor, action=action, task_id=task, retry=retry))
 
     take.__name__ = take.__qualname__ = name
     enabled.__name__ = enabled.__qualname__ = f"{name}_enabled"
+    cls.options[name] = options(actor, action)
     drawn: dict[str, Any] = arguments(actor, action)  # (rule()'s overloads want literals)
     as_rule = cast(RuleDecorator, rule(**drawn))
     setattr(cls, name, as_rule(precondition(enabled)(take)))
-    return enabled

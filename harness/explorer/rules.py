@@ -8,7 +8,7 @@ one rule per actor and kind of step, from the tables at the end of this module.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hypothesis import strategies as st
@@ -20,27 +20,44 @@ from harness.explorer.world import World
 
 # ---- the rules' arguments: drawn from the machine's state, printed by Hypothesis --------
 
-
-def _held_by(actor: str) -> SearchStrategy[str]:
-    """A task the actor holds a claim of (the rule's precondition says there is one)."""
-    return st.runner().flatmap(
-        lambda m: st.sampled_from([c.task_id for c in m.world.actors[actor].held])
-    )
+# What an argument may be, in the world as it is (the rule's precondition says there is
+# at least one option).
+Options = Callable[[World], Sequence[Any]]
 
 
-_SUBMITTED: SearchStrategy[str] = st.runner().flatmap(lambda m: st.sampled_from(m.world.submitted))
+def _held_by(actor: str) -> Options:
+    """A task the actor holds a claim of."""
+    return lambda w: [c.task_id for c in w.actors[actor].held]
 
 
-def arguments(actor: str, action: Action) -> dict[str, SearchStrategy[Any]]:
+def _submitted(w: World) -> Sequence[str]:
+    return w.submitted
+
+
+def _retry(_: World) -> Sequence[bool]:
+    return (False, True)
+
+
+def options(actor: str, action: Action) -> dict[str, Options]:
+    """Each argument of the rule and its options (drawn by ``machine._EveryRule``)."""
     match action:
         case Action.COMPLETE:
             return {"task": _held_by(actor)}
         case Action.FAIL:
-            return {"task": _held_by(actor), "retry": st.booleans()}
+            return {"task": _held_by(actor), "retry": _retry}
         case Action.RESUBMIT:
-            return {"task": _SUBMITTED}
+            return {"task": _submitted}
         case _:
             return {}
+
+
+def arguments(actor: str, action: Action) -> dict[str, SearchStrategy[Any]]:
+    """The same options as strategies, as Hypothesis's ``rule()`` declares arguments."""
+
+    def strategy(of: Options) -> SearchStrategy[Any]:
+        return st.runner().flatmap(lambda m: st.sampled_from(of(m.world)))
+
+    return {name: strategy(of) for name, of in options(actor, action).items()}
 
 
 # ---- when each rule is enabled, from the world and the actor (None for the clock) -------
@@ -53,19 +70,37 @@ def _views(w: World) -> Mapping[str, TaskView | None]:
     return w.trace.records[-1].views if w.trace.records else {}
 
 
+class _Latest:
+    """What the latest views say, worked out once: one step's preconditions ask it about
+    ten times (each record's views are a new mapping, so identity tells a new step)."""
+
+    views: object = None
+    pending = False
+    processing: tuple[str, ...] = ()
+
+
+def _latest(w: World) -> type[_Latest]:
+    views = _views(w)
+    if views is not _Latest.views:
+        _Latest.pending = any(
+            v is not None and (v.pending_copies > 0 or v.status is TaskStatus.PENDING)
+            for v in views.values()
+        )
+        _Latest.processing = tuple(
+            t
+            for t, v in views.items()
+            if v is not None and (v.in_processing or v.status is TaskStatus.PROCESSING)
+        )
+        _Latest.views = views
+    return _Latest
+
+
 def _pending(w: World) -> bool:
-    return any(
-        v is not None and (v.pending_copies > 0 or v.status is TaskStatus.PENDING)
-        for v in _views(w).values()
-    )
+    return _latest(w).pending
 
 
-def _processing(w: World) -> list[str]:
-    return [
-        t
-        for t, v in _views(w).items()
-        if v is not None and (v.in_processing or v.status is TaskStatus.PROCESSING)
-    ]
+def _processing(w: World) -> tuple[str, ...]:
+    return _latest(w).processing
 
 
 def _fresh(a: Actor) -> bool:

@@ -159,40 +159,44 @@ def search(
     shrinking and then the final minimisation get ``shrink_seconds`` each (without a
     deadline, the minimisation runs to its end).
     """
-    sink, refused = Sink(), Counter[str]()
-    exploration = Exploration(
-        client=client,
-        factory=_instrumented(factory, sink, deadline, refused),
-        sink=sink,
-        config=config or WorldConfig(),
-        target=target,
-        judge_history=judge,
-    )
-    machine = hypothesis_seed(seed)(machine_for(exploration))
-    # The seed decides, for reproducibility. Against a deadline the first failing run
-    # ends the generation (Hypothesis would go on looking for other bugs of the kind).
-    chosen = Settings(settings, derandomize=False, report_multiple_bugs=deadline is None)
-    world: World | None = None
-    out_of_time = False
-    program: tuple[str, ...] = ()
-    with shrink_limit(shrink_seconds), module_independent(), with_reporter(_quiet):
-        try:
-            run_state_machine_as_test(machine, settings=chosen)
-        except ViolationFound as exc:
-            world = sink.failing  # the final replay of the minimal example
-            program = program_of(getattr(exc, "__notes__", ()))
-        except Flaky:
-            # A queue whose runs depend on real time (a library's background task) can
-            # replay a prefix differently while Hypothesis shrinks. The last failing run
-            # still happened: keep it; the caller's replay on a fresh Redis confirms it.
-            world = sink.failing
-        except OutOfTime:
-            out_of_time = True
-    if sink.world is not None:
-        sink.steps += len(sink.world.trace.records)
-    if world is not None:
-        until = None if deadline is None else time.perf_counter() + shrink_seconds
-        world = minimize(client, factory, world, target, config=config, deadline=until)
+    # One connection held for the whole search: a round trip skips the pool (its lock
+    # and the readiness check it makes of a connection before each command).
+    own = redis.Redis(connection_pool=client.connection_pool, single_connection_client=True)
+    with contextlib.closing(own):
+        sink, refused = Sink(), Counter[str]()
+        exploration = Exploration(
+            client=own,
+            factory=_instrumented(factory, sink, deadline, refused),
+            sink=sink,
+            config=config or WorldConfig(),
+            target=target,
+            judge_history=judge,
+        )
+        machine = hypothesis_seed(seed)(machine_for(exploration))
+        # The seed decides, for reproducibility. Against a deadline the first failing run
+        # ends the generation (Hypothesis would go on looking for other bugs of the kind).
+        chosen = Settings(settings, derandomize=False, report_multiple_bugs=deadline is None)
+        world: World | None = None
+        out_of_time = False
+        program: tuple[str, ...] = ()
+        with shrink_limit(shrink_seconds), module_independent(), with_reporter(_quiet):
+            try:
+                run_state_machine_as_test(machine, settings=chosen)
+            except ViolationFound as exc:
+                world = sink.failing  # the final replay of the minimal example
+                program = program_of(getattr(exc, "__notes__", ()))
+            except Flaky:
+                # A queue whose runs depend on real time (a library's background task) can
+                # replay a prefix differently while Hypothesis shrinks. The last failing run
+                # still happened: keep it; the caller's replay on a fresh Redis confirms it.
+                world = sink.failing
+            except OutOfTime:
+                out_of_time = True
+        if sink.world is not None:
+            sink.steps += len(sink.world.trace.records)
+        if world is not None:
+            until = None if deadline is None else time.perf_counter() + shrink_seconds
+            world = minimize(own, factory, world, target, config=config, deadline=until)
     return SearchResult(
         target=target,
         seed=seed,

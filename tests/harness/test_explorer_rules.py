@@ -1,13 +1,15 @@
-"""The explorer's state machine: one rule per actor and kind of step, chosen by
-Hypothesis without its per-rule feature flags.
+"""The explorer's state machine: one rule per actor and kind of step, drawn by the
+machine's own rule strategy (one choice per step, no per-rule feature flags).
 
-``machine._EveryRule`` replaces Hypothesis's rule strategy through two of its internals
-(``RuleBasedStateMachine._rules_strategy`` and ``RuleStrategy.enabled_rules_strategy``,
-hypothesis 6.170). Were they renamed, the replacement would be ignored silently and the
-search would lose power without any error: this test fails instead.
+``machine._EveryRule`` replaces Hypothesis's rule strategy through one of its internals
+(``RuleBasedStateMachine._rules_strategy``, hypothesis 6.170). Were it renamed, the
+replacement would be ignored silently and the search would lose power without any
+error: the first test fails instead.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 import redis
@@ -29,20 +31,48 @@ def test_every_actor_gets_its_own_rules(redis_client: redis.Redis) -> None:
         assert callable(getattr(cls, name, None)), name
 
 
-def test_rules_are_chosen_without_hypothesis_feature_flags(
+def test_rules_are_drawn_by_the_machines_own_rule_strategy(
     redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     asked: list[str] = []
+    draw = machine._EveryRule.do_draw
 
-    def is_enabled(self: object, name: str) -> bool:
-        asked.append(name)
-        return True
+    def counted(self: machine._EveryRule, data: Any) -> tuple[Any, dict[str, Any]]:
+        rule, arguments = draw(self, data)
+        asked.append(rule.function.__name__)
+        return rule, arguments
 
-    monkeypatch.setattr(machine._EveryFlag, "is_enabled", is_enabled)
+    monkeypatch.setattr(machine._EveryRule, "do_draw", counted)
     chosen = settings(settings.get_profile("dev"), max_examples=3, stateful_step_count=5)
     search(redis_client, queue_factory("safe"), target=Target(), settings=chosen, seed=0)
     assert asked, "Hypothesis no longer draws rules through machine._EveryRule"
     assert "w0_claim" in asked or "p_submit" in asked
+
+
+def test_a_drawn_rule_is_enabled_and_its_arguments_are_among_its_options(
+    redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One index into the enabled rules, one into each argument's options: never a rule
+    whose precondition is false, never a task the worker does not hold."""
+    drawn: list[tuple[str, bool, dict[str, Any], dict[str, list[Any]]]] = []
+    draw = machine._EveryRule.do_draw
+
+    def checked(self: machine._EveryRule, data: Any) -> tuple[Any, dict[str, Any]]:
+        rule, arguments = draw(self, data)
+        m: Any = self.machine
+        name = rule.function.__name__
+        allowed = {k: list(of(m.world)) for k, of in m.options[name].items()}
+        drawn.append((name, all(p(m) for p in rule.preconditions), arguments, allowed))
+        return rule, arguments
+
+    monkeypatch.setattr(machine._EveryRule, "do_draw", checked)
+    chosen = settings(settings.get_profile("dev"), max_examples=30, stateful_step_count=30)
+    search(redis_client, queue_factory("naive"), target=Target(), settings=chosen, seed=0)
+    assert {name for name, *_ in drawn} >= {"w0_claim", "w0_complete", "w0_fail", "j0_rescue"}
+    for name, enabled, arguments, allowed in drawn:
+        assert enabled, name
+        assert set(arguments) == set(allowed), name
+        assert all(arguments[k] in allowed[k] for k in arguments), (name, arguments, allowed)
 
 
 def test_each_precondition_is_computed_once_per_step(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -10,6 +12,7 @@ from redis.asyncio import Redis as AsyncRedis
 
 from harness.contract import ManualClock, drive
 from tests.reference_queue.interleave import start
+from zoo import aioloop
 from zoo.aioloop import CLOCK, run, stepped
 
 
@@ -55,6 +58,62 @@ def test_a_crash_at_a_gate_sends_nothing_more(aio: AsyncRedis, redis_client: red
     assert redis_client.get("a") == "3"
     assert redis_client.get("b") is None
     assert redis_client.get("cleanup") is None  # the finally block's command was refused
+
+
+def test_an_operation_dropped_on_the_loops_own_thread_does_not_block_the_loop(
+    aio: AsyncRedis, redis_client: redis.Redis
+) -> None:
+    """The garbage collector closes a dropped operation in whichever thread it runs, the
+    loop's own included: closing must not wait there for the coroutine to unwind (it
+    needs that loop). It once blocked the loop for STEP_TIMEOUT_S, stalling every library
+    call of a zoo run. The coroutine still unwinds as a crashed process's would."""
+    ended: list[str] = []
+
+    async def two_round_trips() -> None:
+        try:
+            await aio.set("a", 1)
+            await aio.set("b", 1)
+        except BaseException as exc:
+            ended.append(type(exc).__name__)
+            raise
+
+    operation = stepped(two_round_trips())
+    assert next(operation) == "after_set"  # parked at its gate, between two round trips
+
+    async def close_here() -> None:
+        operation.close()  # as a collection on the loop's thread would
+
+    # A guard against the hang, not a speed limit: closing takes no round trip at all.
+    aioloop._submit(close_here(), None, None).result(timeout=aioloop.STEP_TIMEOUT_S / 2)
+
+    async def set_after() -> None:
+        await aio.set("after", 1)
+
+    run(set_after())  # the loop still serves the next library call
+    assert redis_client.get("after") == "1"
+    assert redis_client.get("b") is None  # the dropped operation sent nothing more
+    assert ended == ["Crashed"]
+
+
+def test_a_finalizer_run_inside_the_loops_fetch_does_not_hang() -> None:
+    """A dropped adapter's finalizer (``close_soon``) runs wherever the garbage collector
+    does, even in the middle of fetching the loop, in the same thread; it once waited
+    there for the lock its own thread held, for good."""
+    closed = threading.Event()
+
+    async def close() -> None:
+        closed.set()
+
+    def collected_mid_fetch() -> None:
+        run(asyncio.sleep(0))  # the loop is running
+        with aioloop._LOOP._lock:  # as inside _LOOP.get()
+            aioloop.close_soon(close)
+
+    thread = threading.Thread(target=collected_mid_fetch, daemon=True)
+    thread.start()
+    thread.join(timeout=aioloop.STEP_TIMEOUT_S / 2)  # a guard against the hang
+    assert not thread.is_alive()
+    assert closed.wait(timeout=aioloop.STEP_TIMEOUT_S / 2)  # the clean-up still ran
 
 
 def test_a_script_loaded_after_noscript_is_one_round_trip(aio: AsyncRedis) -> None:
