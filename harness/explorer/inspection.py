@@ -68,8 +68,8 @@ def _scripted(
 def _run(client: redis.Redis, script: Script, keys: list[str], args: Sequence[str]) -> Any:
     """The script's reply. On the connection a search holds (``harness.explorer.search``:
     a single-connection client), sent and read directly: redis-py's layers around a
-    command (its lock, retry wrapper and argument handling) cost about a third of a bare
-    round trip's CPU, on every step."""
+    command (its lock, retry wrapper and argument handling) are about a third of the
+    client CPU of a call, on every step."""
     connection = getattr(client, "connection", None)
     if connection is None:
         return script(keys=keys, args=args)
