@@ -55,7 +55,6 @@ from typing import Any, cast
 
 import redis
 from hypothesis import strategies as st
-from hypothesis.errors import InvalidDefinition
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     RuleStrategy,
@@ -162,8 +161,8 @@ def machine_for(ex: Exploration) -> type[RuleBasedStateMachine]:
             self.world = World(ex.factory(ex.client, clock), clock, ex.config)
             self.failed = False
             self.quiet: frozenset[str] = frozenset()
-            # the rules enabled in the world as it is; forgotten by every step
-            self.answers: frozenset[str] | None = None
+            # the names of the rules enabled in the world as it is; forgotten by every step
+            self.enabled_now: frozenset[str] | None = None
             ex.sink.begin(self.world)
 
         @initialize(tasks=st.integers(1, 2), quiet=st.frozensets(st.sampled_from(SWARM)))
@@ -172,13 +171,13 @@ def machine_for(ex: Exploration) -> type[RuleBasedStateMachine]:
             for _ in range(tasks):
                 self.world.run_to_end(Step(actor=PRODUCER, action=Action.SUBMIT))
             self.world.stage = Stage.SEARCH
-            self.answers = None
+            self.enabled_now = None
 
         def do(self, step: Step) -> None:
             try:
                 found = self.world.perform(step)
             finally:
-                self.answers = None  # the world changed: every precondition is asked anew
+                self.enabled_now = None  # the world changed: every precondition is asked anew
             self.judge(found)
 
         def judge(self, found: list[Finding]) -> None:
@@ -237,26 +236,20 @@ class _EveryRule(RuleStrategy):
 
     def do_draw(self, data: Any) -> tuple[Any, dict[str, Any]]:
         machine = cast(Any, self.machine)
-        names = machine.enabled()  # (the machine has no bundles: nothing else to ask)
+        # Never empty: the clock's rule is enabled whenever no other is. (The machine has
+        # no bundles, so preconditions are all there is to ask.)
+        names = machine.enabled()
         enabled = machine.rule_lists.get(names)
         if enabled is None:
             enabled = machine.rule_lists[names] = [
                 r for r in self.rules if r.function.__name__ in names
             ]
-        if not enabled:  # (the clock's rule is enabled whenever no other is)
-            listed = ", ".join(r.function.__name__ for r in self.rules)
-            raise InvalidDefinition(f"no rule is enabled; rules: {listed}")
         rule = enabled[data.draw_integer(0, len(enabled) - 1)]
         arguments: dict[str, Any] = {}
         for name, options_of in machine.options[rule.function.__name__].items():
             options = options_of(machine.world)
             arguments[name] = options[data.draw_integer(0, len(options) - 1)]
         return rule, arguments
-
-    def is_valid(self, rule: Any) -> bool:
-        if rule.bundles:  # (the machine has none; Hypothesis's check if one is added)
-            return bool(super().is_valid(rule))
-        return all(p(self.machine) for p in rule.preconditions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,10 +288,10 @@ def _add_rules(cls: type[Any], config: WorldConfig) -> None:
     ]
 
     def enabled(self: Any) -> frozenset[str]:
-        if self.answers is None:
-            self.answers = _enabled(self.world, self.quiet, gates)
-        answers: frozenset[str] = self.answers
-        return answers
+        if self.enabled_now is None:
+            self.enabled_now = _enabled(self.world, self.quiet, gates)
+        names: frozenset[str] = self.enabled_now
+        return names
 
     cls.enabled = enabled
     cls.options = {}  # rule name -> its arguments' options
