@@ -4,8 +4,9 @@
    >= 2,000), beside a same-run baseline of bare redis-py round trips (EVALSHA of a
    trivial script) measured before and after the search: a search on the safe queue
    (nothing to find, so every example runs its full length plus the drain); every
-   step is one queue round trip plus the state check's inspection round trip and the
-   model's judgement. Steps counted include the
+   step is one queue round trip (the state check's inspection rides behind the queue's
+   command when it is a single one: ``harness.explorer.riding``) and the model's
+   judgement. Steps counted include the
    setup and drain steps, which run the same code.
 2. Time to the first counterexample for each naive race kind, median over 5 seeds
    (target <= 3 s each since issue 18, 10 s before), and the length of the shrunk

@@ -6,6 +6,9 @@ score, one MULTI per task); for them the explorer reads the same three facts for
 task in one server-side script — one round trip and one reply to parse instead of
 three commands per task — and turns them into views with the same ``view_of``.
 Scripts run atomically, so the answer is one snapshot, as each ``inspect_task`` is.
+On a search's connections the script is sent behind the queue's own command
+(:mod:`harness.explorer.riding`); its reply is used when the step's last command
+carried it, and read with a round trip of its own otherwise.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
 from harness.contract import TaskId, TaskQueue, TaskView, drive
+from harness.explorer.riding import Armed, rides_of
 from reference_queue.inspect import view_of
 from reference_queue.keys import Keys
 
@@ -35,46 +39,118 @@ end
 return out
 """
 
-_scripts: weakref.WeakKeyDictionary[redis.Redis, Script] = weakref.WeakKeyDictionary()
+
+class _Views:
+    """One client's views script, its commands packed once per task list (an example's
+    list grows t0, t1, ...; the same lists come back example after example), and the
+    latest reply with the views made of it: a step that moved nothing of the tasks gets
+    the same views back (views are read, never changed, so records may share them)."""
+
+    _PACKED_KEPT = 512
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.script: Script = client.register_script(_VIEWS_LUA)
+        self.packed: dict[tuple[str, tuple[str, ...]], Any] = {}
+        self.task_ids: tuple[str, ...] = ()
+        self.reply: Any = None
+        self.views: dict[str, TaskView | None] = {}
+
+    def command(self, connection: Any, keys: Keys, task_ids: tuple[str, ...]) -> Any:
+        """EVALSHA with its keys and arguments, as the connection packs it."""
+        found = self.packed.get((keys.pending, task_ids))
+        if found is None:
+            if len(self.packed) >= self._PACKED_KEPT:
+                self.packed.clear()
+            key_list = [keys.pending, keys.processing, *(keys.task(t) for t in task_ids)]
+            found = connection.pack_command(
+                "EVALSHA", self.script.sha, len(key_list), *key_list, *task_ids
+            )
+            self.packed[(keys.pending, task_ids)] = found
+        return found
+
+
+_scripts: weakref.WeakKeyDictionary[redis.Redis, _Views] = weakref.WeakKeyDictionary()
 
 
 def fetch_views(queue: TaskQueue, task_ids: Sequence[str]) -> dict[str, TaskView | None]:
-    client, keys = getattr(queue, "redis", None), getattr(queue, "keys", None)
-    shared = type(queue).__module__ in ("reference_queue.naive", "reference_queue.safe")
-    if shared and isinstance(client, redis.Redis) and isinstance(keys, Keys):
-        return _scripted(client, keys, task_ids)
+    client, keys = _shared(queue)
+    if client is not None and keys is not None:
+        return _scripted(client, keys, tuple(task_ids))
     return {t: drive(queue.inspect(TaskId(t))) for t in task_ids}
 
 
+def riding(queue: TaskQueue, task_ids: Sequence[str]) -> Armed:
+    """Arms the search's connections for one step (``with riding(...)``): the views of
+    ``task_ids`` ride on the queue's commands (:mod:`harness.explorer.riding`)."""
+    client, keys = _shared(queue)
+    rides = rides_of(client)
+    connection = getattr(client, "connection", None)
+    if client is None or keys is None or rides is None or connection is None:
+        return Armed(None, _unpacked, task_ids)
+    views = _views_of(client)
+    return Armed(rides, lambda known: views.command(connection, keys, known), task_ids)
+
+
+def _unpacked(_: tuple[str, ...]) -> None:
+    return None
+
+
+def _shared(queue: TaskQueue) -> tuple[redis.Redis | None, Keys | None]:
+    """The client and keys of a reference queue (both read with ``reference_queue.inspect``)."""
+    client, keys = getattr(queue, "redis", None), getattr(queue, "keys", None)
+    shared = type(queue).__module__ in ("reference_queue.naive", "reference_queue.safe")
+    if shared and isinstance(client, redis.Redis) and isinstance(keys, Keys):
+        return client, keys
+    return None, None
+
+
+def _views_of(client: redis.Redis) -> _Views:
+    views = _scripts.get(client)
+    if views is None:
+        views = _scripts[client] = _Views(client)
+    return views
+
+
 def _scripted(
-    client: redis.Redis, keys: Keys, task_ids: Sequence[str]
+    client: redis.Redis, keys: Keys, task_ids: tuple[str, ...]
 ) -> dict[str, TaskView | None]:
     if not task_ids:
         return {}
-    script = _scripts.get(client)
-    if script is None:
-        script = _scripts[client] = client.register_script(_VIEWS_LUA)
-    task_keys = [keys.task(t) for t in task_ids]
-    replies: list[Any] = _run(client, script, [keys.pending, keys.processing, *task_keys], task_ids)
+    script = _views_of(client)
+    rides = rides_of(client)
+    replies: Any = None
+    if rides is not None:
+        replies = rides.kept(task_ids)
+        rides.outdated()  # used once: a later step without a command reads afresh
+    if replies is None:
+        replies = _run(client, script, keys, task_ids)
+    if replies == script.reply and task_ids == script.task_ids:
+        return script.views
     views: dict[str, TaskView | None] = {}
     for task_id, (flat, copies, in_processing) in zip(task_ids, replies, strict=True):
         record = dict(zip(flat[::2], flat[1::2], strict=True))
         views[task_id] = (
             view_of(TaskId(task_id), record, int(copies), bool(in_processing)) if record else None
         )
+    script.task_ids, script.reply, script.views = task_ids, replies, views
     return views
 
 
-def _run(client: redis.Redis, script: Script, keys: list[str], args: Sequence[str]) -> Any:
+def _run(client: redis.Redis, views: _Views, keys: Keys, task_ids: tuple[str, ...]) -> Any:
     """The script's reply. On the connection a search holds (``harness.explorer.search``:
-    a single-connection client), sent and read directly: redis-py's layers around a
-    command (its lock, retry wrapper and argument handling) are about a third of the
-    client CPU of a call, on every step."""
+    a single-connection client), its packed bytes are sent and the reply read directly:
+    redis-py's layers around a command (its lock, retry wrapper and argument packing) are
+    about a third of the client CPU of a call, on every step."""
     connection = getattr(client, "connection", None)
     if connection is None:
-        return script(keys=keys, args=args)
+        return _called(views, keys, task_ids)
     try:
-        connection.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        connection.send_packed_command(views.command(connection, keys, task_ids))
         return connection.read_response()
     except NoScriptError:  # flushed meanwhile: redis-py's own call loads it again
-        return script(keys=keys, args=args)
+        return _called(views, keys, task_ids)
+
+
+def _called(views: _Views, keys: Keys, task_ids: tuple[str, ...]) -> Any:
+    key_list = [keys.pending, keys.processing, *(keys.task(t) for t in task_ids)]
+    return views.script(keys=key_list, args=task_ids)

@@ -76,6 +76,7 @@ from harness.explorer.rules import (
     WORKER_RULES,
     Enabled,
     arguments,
+    busy,
     lease_live,
     options,
 )
@@ -262,15 +263,51 @@ class _Gate:
     when: Enabled
 
 
-def _enabled(world: World, quiet: frozenset[str], gates: Sequence[_Gate]) -> frozenset[str]:
+@dataclass(frozen=True, slots=True)
+class _ActorGates:
+    """One actor's rules, split by what an operation in flight allows: ``busy`` names
+    the rules enabled exactly while one is in flight (``step``, ``crash``); every other
+    precondition in :mod:`harness.explorer.rules` requires the actor idle, so ``idle``'s
+    are asked only then, each precondition once for the rules it gates (a worker's
+    ``heartbeat``, ``complete`` and ``fail`` share one)."""
+
+    actor: str
+    busy: tuple[str, ...]
+    idle: tuple[tuple[Enabled, tuple[str, ...]], ...]
+
+
+def _by_actor(gates: Sequence[_Gate], quiet: frozenset[str]) -> tuple[_ActorGates, ...]:
+    """The gates of the kinds of step an example does not leave out, per actor."""
+    kept = [g for g in gates if g.action not in quiet]
+    groups = []
+    for actor in dict.fromkeys(g.actor for g in kept):
+        own = [g for g in kept if g.actor == actor]
+        idle: dict[Enabled, tuple[str, ...]] = {}
+        for g in own:
+            if g.when is not busy:
+                idle[g.when] = (*idle.get(g.when, ()), g.name)
+        groups.append(
+            _ActorGates(actor, tuple(g.name for g in own if g.when is busy), tuple(idle.items()))
+        )
+    return tuple(groups)
+
+
+def _enabled(world: World, quiet: frozenset[str], groups: Sequence[_ActorGates]) -> frozenset[str]:
     """The names of the rules enabled in ``world``. The clock also moves when no other
     rule can (every task finished or lost, nothing left to submit): Hypothesis needs
     some rule to run until the example ends."""
-    names = {
-        g.name for g in gates if g.action not in quiet and g.when(world, world.actors.get(g.actor))
-    }
+    names: list[str] = []
+    actors = world.actors
+    for group in groups:
+        actor = actors[group.actor]
+        if actor.in_flight is not None:
+            names += group.busy
+        else:
+            for when, gated in group.idle:
+                if when(world, actor):
+                    names += gated
     if not names or (Action.ADVANCE not in quiet and lease_live(world, None)):
-        names.add(rule_name(CLOCK, Action.ADVANCE))
+        names.append(rule_name(CLOCK, Action.ADVANCE))
     return frozenset(names)
 
 
@@ -287,9 +324,14 @@ def _add_rules(cls: type[Any], config: WorldConfig) -> None:
         for a, when in table.items()
     ]
 
+    grouped: dict[frozenset[str], tuple[_ActorGates, ...]] = {}  # per kinds left out
+
     def enabled(self: Any) -> frozenset[str]:
         if self.enabled_now is None:
-            self.enabled_now = _enabled(self.world, self.quiet, gates)
+            groups = grouped.get(self.quiet)
+            if groups is None:
+                groups = grouped[self.quiet] = _by_actor(gates, self.quiet)
+            self.enabled_now = _enabled(self.world, self.quiet, groups)
         names: frozenset[str] = self.enabled_now
         return names
 

@@ -131,7 +131,7 @@ def _rescuable(w: World, a: Actor) -> bool:
     return a.idle and bool(_processing(w)) and _first_fresh(w, a)
 
 
-def _busy(_: World, a: Actor) -> bool:
+def busy(_: World, a: Actor) -> bool:
     """An operation in flight: one more round trip, or a crash between two."""
     return not a.idle
 
@@ -182,16 +182,16 @@ WORKER_RULES: dict[Action, Enabled] = {
     Action.HEARTBEAT: _reporting,
     Action.COMPLETE: _reporting,
     Action.FAIL: _reporting,
-    Action.STEP: _busy,
-    Action.CRASH: _busy,
+    Action.STEP: busy,
+    Action.CRASH: busy,
 }
 JANITOR_RULES: dict[Action, Enabled] = {
     Action.RESCUE: _rescuable,
-    Action.STEP: _busy,
-    Action.CRASH: _busy,
+    Action.STEP: busy,
+    Action.CRASH: busy,
 }
 PRODUCER_RULES: dict[Action, Enabled] = {
     Action.SUBMIT: _room,
     Action.RESUBMIT: _resubmittable,
-    Action.STEP: _busy,
+    Action.STEP: busy,
 }

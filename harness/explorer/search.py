@@ -48,6 +48,7 @@ from harness.explorer.machine import (
 )
 from harness.explorer.minimize import minimize
 from harness.explorer.oracle import Finding, Phase, Target
+from harness.explorer.riding import riding_pool
 from harness.explorer.trace import Stage
 from harness.explorer.world import World, WorldConfig
 from harness.history import frame_from_events
@@ -160,9 +161,11 @@ def search(
     deadline, the minimisation runs to its end).
     """
     # One connection held for the whole search: a round trip skips the pool (its lock
-    # and the readiness check it makes of a connection before each command).
-    own = redis.Redis(connection_pool=client.connection_pool, single_connection_client=True)
-    with contextlib.closing(own):
+    # and the readiness check it makes of a connection before each command). The pool is
+    # the search's own: its connections carry the views behind the queue's commands.
+    pool = riding_pool(client.connection_pool)
+    own = redis.Redis(connection_pool=pool, single_connection_client=True)
+    with contextlib.closing(pool), contextlib.closing(own):
         sink, refused = Sink(), Counter[str]()
         exploration = Exploration(
             client=own,

@@ -28,7 +28,7 @@ from harness.contract import (
 )
 from harness.events import EventType, Op
 from harness.explorer.actors import ACTION_OPS, Action, Actor, InFlight, Role, Step
-from harness.explorer.inspection import fetch_views
+from harness.explorer.inspection import fetch_views, riding
 from harness.explorer.oracle import Finding, Model
 from harness.explorer.trace import HistoryLog, Stage, StepRecord, Trace
 
@@ -146,7 +146,8 @@ class World:
 
     def perform(self, step: Step) -> list[Finding]:
         """Do one step; return the findings it exposed (also recorded in the trace)."""
-        effect = self._dispatch(step)
+        with riding(self.queue, self.submitted):
+            effect = self._dispatch(step)
         # A clock jump or a crash sends nothing to Redis: the last views still hold.
         quiet = step.action in (Action.ADVANCE, Action.CRASH) and self._views is not None
         views = self._views if quiet and self._views is not None else self.views()

@@ -19,9 +19,16 @@ from harness.explorer import machine
 from harness.explorer.actors import Action
 from harness.explorer.machine import Exploration, Sink, machine_for, queue_factory
 from harness.explorer.oracle import Target
-from harness.explorer.rules import WORKER_RULES
+from harness.explorer.rules import JANITOR_RULES, PRODUCER_RULES, WORKER_RULES, lease_live
 from harness.explorer.search import search
-from harness.explorer.world import World, WorldConfig
+from harness.explorer.world import (
+    CLOCK,
+    PRODUCER,
+    World,
+    WorldConfig,
+    janitor_names,
+    worker_names,
+)
 
 
 def test_every_actor_gets_its_own_rules(redis_client: redis.Redis) -> None:
@@ -93,3 +100,38 @@ def test_each_precondition_is_computed_once_per_step(
     result = search(redis_client, queue_factory("safe"), target=Target(), settings=chosen, seed=0)
     workers = WorldConfig().workers  # a claim rule each: one computation each per step at most
     assert 0 < computed <= workers * (result.steps + result.examples)
+
+
+def test_the_enabled_rules_are_exactly_those_whose_precondition_holds(
+    redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The machine asks an actor with an operation in flight nothing but ``step`` and
+    ``crash``, and each shared precondition once: the same set as asking every rule's
+    precondition on its own, at every step of a search."""
+    compared = 0
+    draw = machine._EveryRule.do_draw
+
+    def checked(self: machine._EveryRule, data: Any) -> tuple[Any, dict[str, Any]]:
+        nonlocal compared
+        m: Any = self.machine
+        world = m.world
+        roles = [(w, WORKER_RULES) for w in worker_names(world.config)]
+        roles += [(j, JANITOR_RULES) for j in janitor_names(world.config)]
+        roles += [(PRODUCER, PRODUCER_RULES)]
+        expected = {
+            machine.rule_name(actor, action)
+            for actor, table in roles
+            for action, when in table.items()
+            if action not in m.quiet and when(world, world.actors[actor])
+        }
+        if not expected or (Action.ADVANCE not in m.quiet and lease_live(world, None)):
+            expected.add(machine.rule_name(CLOCK, Action.ADVANCE))
+        assert m.enabled() == expected
+        compared += 1
+        return draw(self, data)
+
+    monkeypatch.setattr(machine._EveryRule, "do_draw", checked)
+    chosen = settings(settings.get_profile("dev"), max_examples=30, stateful_step_count=30)
+    for impl in ("naive", "safe"):
+        search(redis_client, queue_factory(impl), target=Target(), settings=chosen, seed=0)
+    assert compared > 500
