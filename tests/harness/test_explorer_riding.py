@@ -9,6 +9,7 @@ command sent unarmed) must fall back to a read of their own.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from harness.explorer import inspection
 from harness.explorer.inspection import fetch_views, riding
 from harness.explorer.machine import queue_factory
 from harness.explorer.oracle import Target
-from harness.explorer.riding import rides_of, riding_pool
+from harness.explorer.riding import Rides, rides_of, riding_pool
 from harness.explorer.search import search
 from reference_queue.factory import make_queue
 from reference_queue.inspect import inspect_task
@@ -66,67 +67,62 @@ def test_every_steps_views_equal_a_read_of_each_task_alone(
         assert read_alone > 0
 
 
-def _armed_queue(client: redis.Redis) -> Any:
-    queue = make_queue("safe", client, clock=ManualClock(), lease_timeout=30.0)
+@dataclass(frozen=True)
+class Armed:
+    client: redis.Redis
+    queue: Any
+    rides: Rides
+
+
+@pytest.fixture
+def armed(riding_client: redis.Redis) -> Armed:
+    """A safe queue with ``t0`` pending on the riding client, the views script loaded,
+    and the client's riding state."""
+    queue = make_queue("safe", riding_client, clock=ManualClock(), lease_timeout=30.0)
     drive(queue.submit("{}", TaskId("t0")))
-    fetch_views(queue, ["t0"])  # loads the views script
-    return queue
-
-
-def test_a_single_command_carries_the_views_of_the_state_after_it(
-    riding_client: redis.Redis,
-) -> None:
-    queue = _armed_queue(riding_client)
+    fetch_views(queue, ["t0"])
     rides = rides_of(riding_client)
     assert rides is not None
-    with riding(queue, ["t0"]):
-        claim = drive(queue.claim(WorkerId("w0")))
+    return Armed(riding_client, queue, rides)
+
+
+def test_a_single_command_carries_the_views_of_the_state_after_it(armed: Armed) -> None:
+    with riding(armed.queue, ["t0"]):
+        claim = drive(armed.queue.claim(WorkerId("w0")))
     assert claim is not None
-    assert rides.kept(("t0",)) is not None
-    assert rides.kept(("t1",)) is None  # kept for the task ids it was sent with only
-    view = fetch_views(queue, ["t0"])["t0"]
+    assert armed.rides.kept(("t0",)) is not None
+    assert armed.rides.kept(("t1",)) is None  # kept for the task ids it was sent with only
+    view = fetch_views(armed.queue, ["t0"])["t0"]
     assert view is not None
     assert view.in_processing
-    assert rides.kept(("t0",)) is None  # used once
+    assert armed.rides.kept(("t0",)) is None  # used once
 
 
-def test_a_pipeline_or_an_unarmed_command_outdates_what_was_kept(
-    riding_client: redis.Redis,
-) -> None:
-    queue = _armed_queue(riding_client)
-    rides = rides_of(riding_client)
-    assert rides is not None
-    with riding(queue, ["t0"]):
-        riding_client.ping()
+def test_a_pipeline_or_an_unarmed_command_outdates_what_was_kept(armed: Armed) -> None:
+    client, rides = armed.client, armed.rides
+    with riding(armed.queue, ["t0"]):
+        client.ping()
         assert rides.kept(("t0",)) is not None
-        riding_client.pipeline(transaction=True).ping().execute()
+        client.pipeline(transaction=True).ping().execute()
         assert rides.kept(("t0",)) is None
-    with riding(queue, ["t0"]):
-        riding_client.ping()
-    riding_client.ping()  # unarmed
+    with riding(armed.queue, ["t0"]):
+        client.ping()
+    client.ping()  # unarmed
     assert rides.kept(("t0",)) is None
 
 
-def test_a_command_error_still_reads_the_views_behind_it(riding_client: redis.Redis) -> None:
-    queue = _armed_queue(riding_client)
-    rides = rides_of(riding_client)
-    assert rides is not None
-    with riding(queue, ["t0"]), pytest.raises(redis.ResponseError):
-        riding_client.execute_command("NO-SUCH-COMMAND")
-    assert rides.kept(("t0",)) is not None
-    assert riding_client.echo("in step") == "in step"  # the replies stayed in order
+def test_a_command_error_still_reads_the_views_behind_it(armed: Armed) -> None:
+    with riding(armed.queue, ["t0"]), pytest.raises(redis.ResponseError):
+        armed.client.execute_command("NO-SUCH-COMMAND")
+    assert armed.rides.kept(("t0",)) is not None
+    assert armed.client.echo("in step") == "in step"  # the replies stayed in order
 
 
-def test_views_not_loaded_on_the_server_fall_back_to_their_own_read(
-    riding_client: redis.Redis,
-) -> None:
-    queue = _armed_queue(riding_client)
-    rides = rides_of(riding_client)
-    assert rides is not None
-    riding_client.script_flush()
-    with riding(queue, ["t0"]):
-        assert riding_client.echo("in step") == "in step"
-    assert rides.kept(("t0",)) is None  # NOSCRIPT behind the command
-    view = fetch_views(queue, ["t0"])["t0"]  # loads the script again
+def test_views_not_loaded_on_the_server_fall_back_to_their_own_read(armed: Armed) -> None:
+    armed.client.script_flush()
+    with riding(armed.queue, ["t0"]):
+        assert armed.client.echo("in step") == "in step"
+    assert armed.rides.kept(("t0",)) is None  # NOSCRIPT behind the command
+    view = fetch_views(armed.queue, ["t0"])["t0"]  # loads the script again
     assert view is not None
     assert view.pending_copies == 1

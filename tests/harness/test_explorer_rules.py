@@ -16,19 +16,13 @@ import redis
 from hypothesis import settings
 
 from harness.explorer import machine
+from harness.explorer import world as worlds
 from harness.explorer.actors import Action
 from harness.explorer.machine import Exploration, Sink, machine_for, queue_factory
 from harness.explorer.oracle import Target
 from harness.explorer.rules import JANITOR_RULES, PRODUCER_RULES, WORKER_RULES, lease_live
 from harness.explorer.search import search
-from harness.explorer.world import (
-    CLOCK,
-    PRODUCER,
-    World,
-    WorldConfig,
-    janitor_names,
-    worker_names,
-)
+from harness.explorer.world import World, WorldConfig
 
 
 def test_every_actor_gets_its_own_rules(redis_client: redis.Redis) -> None:
@@ -115,9 +109,9 @@ def test_the_enabled_rules_are_exactly_those_whose_precondition_holds(
         nonlocal compared
         m: Any = self.machine
         world = m.world
-        roles = [(w, WORKER_RULES) for w in worker_names(world.config)]
-        roles += [(j, JANITOR_RULES) for j in janitor_names(world.config)]
-        roles += [(PRODUCER, PRODUCER_RULES)]
+        roles = [(w, WORKER_RULES) for w in worlds.worker_names(world.config)]
+        roles += [(j, JANITOR_RULES) for j in worlds.janitor_names(world.config)]
+        roles += [(worlds.PRODUCER, PRODUCER_RULES)]
         expected = {
             machine.rule_name(actor, action)
             for actor, table in roles
@@ -125,7 +119,7 @@ def test_the_enabled_rules_are_exactly_those_whose_precondition_holds(
             if action not in m.quiet and when(world, world.actors[actor])
         }
         if not expected or (Action.ADVANCE not in m.quiet and lease_live(world, None)):
-            expected.add(machine.rule_name(CLOCK, Action.ADVANCE))
+            expected.add(machine.rule_name(worlds.CLOCK, Action.ADVANCE))
         assert m.enabled() == expected
         compared += 1
         return draw(self, data)
