@@ -30,7 +30,6 @@ class Rides:
         self.rider: Rider | None = None
         self.task_ids: tuple[str, ...] | None = None  # what the kept reply is about
         self.reply: Any = None
-        self._sending: tuple[str, ...] | None = None
 
     def kept(self, task_ids: tuple[str, ...]) -> Any:
         """The views' reply kept from this step's last command, or ``None``."""
