@@ -61,7 +61,7 @@ class _Views:
         if found is None:
             if len(self.packed) >= self._PACKED_KEPT:
                 self.packed.clear()
-            key_list = [keys.pending, keys.processing, *(keys.task(t) for t in task_ids)]
+            key_list = _key_list(keys, task_ids)
             found = connection.pack_command(
                 "EVALSHA", self.script.sha, len(key_list), *key_list, *task_ids
             )
@@ -86,13 +86,9 @@ def riding(queue: TaskQueue, task_ids: Sequence[str]) -> Armed:
     rides = rides_of(client)
     connection = getattr(client, "connection", None)
     if client is None or keys is None or rides is None or connection is None:
-        return Armed(None, _unpacked, task_ids)
+        return Armed()
     views = _views_of(client)
     return Armed(rides, lambda known: views.command(connection, keys, known), task_ids)
-
-
-def _unpacked(_: tuple[str, ...]) -> None:
-    return None
 
 
 def _shared(queue: TaskQueue) -> tuple[redis.Redis | None, Keys | None]:
@@ -152,5 +148,9 @@ def _run(client: redis.Redis, views: _Views, keys: Keys, task_ids: tuple[str, ..
 
 
 def _called(views: _Views, keys: Keys, task_ids: tuple[str, ...]) -> Any:
-    key_list = [keys.pending, keys.processing, *(keys.task(t) for t in task_ids)]
-    return views.script(keys=key_list, args=task_ids)
+    return views.script(keys=_key_list(keys, task_ids), args=task_ids)
+
+
+def _key_list(keys: Keys, task_ids: tuple[str, ...]) -> list[str]:
+    """The views script's KEYS (see ``_VIEWS_LUA``)."""
+    return [keys.pending, keys.processing, *(keys.task(t) for t in task_ids)]

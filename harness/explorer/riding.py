@@ -19,17 +19,24 @@ from typing import Any
 import redis
 from redis.exceptions import ResponseError
 
-# The packed views command for the task ids known now (``None``: do not ride).
-Rider = Callable[[], tuple[tuple[str, ...], Any] | None]
+Pack = Callable[[tuple[str, ...]], Any]  # the views command for these task ids, packed
 
 
 class Rides:
     """One search's riding state, shared by its connections."""
 
     def __init__(self) -> None:
-        self.rider: Rider | None = None
+        self.pack: Pack | None = None  # set while a step is armed
+        self.watched: Sequence[str] = ()  # the step's task ids, read at each command
         self.task_ids: tuple[str, ...] | None = None  # what the kept reply is about
         self.reply: Any = None
+
+    def ride(self) -> tuple[tuple[str, ...], Any] | None:
+        """The task ids known now and their packed views command, while armed."""
+        if self.pack is None or not self.watched:
+            return None
+        known = tuple(self.watched)
+        return known, self.pack(known)
 
     def kept(self, task_ids: tuple[str, ...]) -> Any:
         """The views' reply kept from this step's last command, or ``None``."""
@@ -49,7 +56,7 @@ class _Riding:
         rides = self.rides
         rides.outdated()
         self._riding = None
-        ride = rides.rider() if rides.rider is not None else None
+        ride = rides.ride()
         if ride is None:
             super().send_command(*args, **kwargs)  # type: ignore[misc]
             return
@@ -111,20 +118,15 @@ class Armed:
     __slots__ = ("_rides",)
 
     def __init__(
-        self, rides: Rides | None, pack: Callable[[tuple[str, ...]], Any], task_ids: Sequence[str]
+        self, rides: Rides | None = None, pack: Pack | None = None, task_ids: Sequence[str] = ()
     ) -> None:
         self._rides = rides
         if rides is not None:
-
-            def rider() -> tuple[tuple[str, ...], Any] | None:
-                known = tuple(task_ids)
-                return (known, pack(known)) if known else None
-
-            rides.rider = rider
+            rides.pack, rides.watched = pack, task_ids
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, *_: object) -> None:
         if self._rides is not None:
-            self._rides.rider = None
+            self._rides.pack, self._rides.watched = None, ()
