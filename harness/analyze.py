@@ -90,8 +90,17 @@ def analyze_run(
     # Judged against the run's declared promise (DESIGN.md §12; exactly-once by default).
     promise = promise_from_json(run_info.get("promise"))
     if stream or (stream is None and should_stream(shard_paths(run_dir))):
-        report = judged(check_streamed(run_dir, **options), promise)
-        write_report(run_dir, None, report, run_info=run_info, top=top, lease_given=lease_timeout)
+        streamed = check_streamed(run_dir, **options, top=top)
+        report = judged(streamed.report, promise)
+        write_report(
+            run_dir,
+            None,
+            report,
+            run_info=run_info,
+            top=top,
+            lease_given=lease_timeout,
+            excerpts=streamed.excerpts,
+        )
         return report
     frame = load_history(run_dir, write_cache=cache)
     report = judged(check_history(frame, **options), promise)

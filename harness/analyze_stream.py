@@ -10,10 +10,14 @@ runs :func:`harness.checks.runner.check_views` on each and merges the reports:
 - metrics: counts add up; ``events``, ``duration_s``, ``processes`` come from pass 1;
   ``tasks`` and ``workers`` are counted as distinct names; rates recomputed.
 
+Then the violations the report shows (the first ``top`` of each kind) are drawn from
+their partitions, each partition with one to show read once more: a few rows each
+(:func:`harness.report.interleaving.excerpt`), kept once the spill folder is gone.
+
 Not the same as the in-memory path (documented in reports/README): the report pages
-carry no plots and no interleaving examples (both need the whole frame in memory);
-the ``unexpected`` check's excuse for submits whose answer was lost (a global budget
-of task-less ops) is applied within partition 0 only.
+carry no plots (they need the whole frame in memory); the ``unexpected`` check's
+excuse for submits whose answer was lost (a global budget of task-less ops) is applied
+within partition 0 only.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import re
 import shutil
 import sys
 import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +47,8 @@ from harness.history_stream import (
     partition_history,
     partition_of,
 )
+from harness.report.interleaving import excerpt
+from harness.report.writer import Excerpts, excerpt_key
 
 _NUMBERED = re.compile(r"(?<=event )\d+|(?<=events )\d+|(?<=→)\d+")
 _DISTINCT = ("events", "duration_s", "tasks", "processes", "workers")
@@ -48,10 +56,25 @@ SPILL_BYTES = 256 << 20  # shard bytes per partition aimed at (pass 2 holds one 
 BLOCK_BYTES = 64 << 20  # shard bytes read at a time in pass 1
 
 
+@dataclass(frozen=True, slots=True)
+class Streamed:
+    """A streamed analysis: the merged report, and the excerpts its shown violations
+    are drawn from (``write_report(..., excerpts=)``)."""
+
+    report: CheckReport
+    excerpts: Excerpts = field(default_factory=dict)
+
+
 def check_streamed(
-    run_dir: Path, *, audit: Audit | None, lease_timeout: float | None, drained: bool | None
-) -> CheckReport:
-    """Every check over a run's history in bounded memory; see the module docstring."""
+    run_dir: Path,
+    *,
+    audit: Audit | None,
+    lease_timeout: float | None,
+    drained: bool | None,
+    top: int = 0,
+) -> Streamed:
+    """Every check over a run's history in bounded memory, and excerpts for the first
+    ``top`` violations of each kind; see the module docstring."""
     shards = shard_paths(run_dir)
     total = sum(p.stat().st_size for p in shards)
     k = max(1, min(256, total // SPILL_BYTES + 1))
@@ -59,7 +82,8 @@ def check_streamed(
     spill = Path(tempfile.mkdtemp(prefix=".stream-", dir=run_dir))
     try:
         parts = partition_history(shards, spill, k, bar.add, block_bytes=BLOCK_BYTES)
-        return _check_partitions(parts, audit, lease_timeout, drained, bar)
+        report, index = _check_partitions(parts, audit, lease_timeout, drained, bar)
+        return Streamed(report, _excerpts(report, parts, index, top))
     finally:
         shutil.rmtree(spill, ignore_errors=True)
         bar.done()
@@ -71,9 +95,11 @@ def _check_partitions(
     lease_timeout: float | None,
     drained: bool | None,
     bar: _Bar,
-) -> CheckReport:
+) -> tuple[CheckReport, dict[int, dict[int, int]]]:
+    """The merged report, and per partition (by number) its violations' local event
+    indices -> the global ones."""
     k = len(parts.paths)
-    reports, keys = [], []
+    reports, keys, numbers = [], [], []
     totals: dict[str, Any] = {"tasks": 0, "workers": set()}
     for n, path in enumerate(parts.paths):
         frame = partition_frame(path, parts.shards)
@@ -92,11 +118,33 @@ def _check_partitions(
         )
         reports.append(report)
         keys.append(_keys(frame, report))
+        numbers.append(n)
         names = [str(t) for t in views.task_names.to_numpy()]
         totals["tasks"] += sum(partition_of(t, k) == n for t in names)
         totals["workers"].update(_actor_names(frame, views.claims["actor"].to_numpy()))
     index = _renumbering(parts, keys)
-    return _merged(reports, index, parts, totals)
+    return _merged(reports, index, parts, totals), dict(zip(numbers, index, strict=True))
+
+
+def _excerpts(
+    report: CheckReport, parts: Partitioned, index: dict[int, dict[int, int]], top: int
+) -> Excerpts:
+    """The first ``top`` violations of each kind, each as the excerpt of its partition
+    it is drawn from (every partition with one to show read once)."""
+    k = len(parts.paths)
+    wanted: dict[int, list[Violation]] = defaultdict(list)
+    for result in report.results.values():
+        for v in result.violations[:top]:
+            wanted[partition_of(v.task_id, k)].append(v)
+    out = {}
+    for n, shown in sorted(wanted.items()):
+        frame = partition_frame(parts.paths[n], parts.shards)
+        local = {g: ell for ell, g in index.get(n, {}).items()}
+        for v in shown:
+            if frame is None or not all(e in local for e in v.events):
+                continue  # not this partition's (cannot happen: a task lives in one)
+            out[excerpt_key(v)] = excerpt(frame, v.task_id, [local[e] for e in v.events])
+    return out
 
 
 def _actor_names(frame: pd.DataFrame, actors: np.ndarray) -> set[str]:

@@ -98,6 +98,31 @@ def interleaving(
     return Interleaving(header=header, rows=out, marked=marked)
 
 
+def excerpt(
+    frame: pd.DataFrame, task_id: str, event_indices: list[int]
+) -> tuple[pd.DataFrame, list[int]]:
+    """The few rows of ``frame`` one violation's interleaving and timeline read, as a
+    frame of their own with ``event_indices`` renumbered into it: both draw the same
+    from it as from ``frame`` (a streamed analysis keeps these, not its partitions).
+
+    Kept: the task's events, their ops' partners and the proof, with the proof's
+    partners (where its window starts); positions (``index``, ``invoke_index``,
+    ``completion_index``) renumbered in the same order, -1 for a partner left out.
+    """
+    proof = np.asarray(event_indices, dtype=np.int64)
+    invokes = frame["invoke_index"].to_numpy()
+    rows = np.asarray(_rows_of(frame, task_id, event_indices), dtype=np.int64)
+    rows = np.unique(np.concatenate([rows, invokes[proof][invokes[proof] >= 0]]))
+    position = np.full(len(frame), -1, dtype=np.int64)
+    position[rows] = np.arange(len(rows))
+    out = frame.iloc[rows].reset_index(drop=True)
+    out["index"] = np.arange(len(rows), dtype=np.int64)
+    for name in ("invoke_index", "completion_index"):
+        pointers = out[name].to_numpy()
+        out[name] = np.where(pointers >= 0, position[np.maximum(pointers, 0)], -1)
+    return out, [int(p) for p in position[proof]]
+
+
 def _rows_of(frame: pd.DataFrame, task_id: str, event_indices: list[int]) -> list[int]:
     """The task's events, their ops' partners (a claim's invoke) and the proof."""
     proof = np.asarray(event_indices, dtype=np.int64)

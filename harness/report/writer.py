@@ -9,6 +9,7 @@ explanation and interleaving (the rest are counted, and all are in violations.js
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import orjson
 import pandas as pd
 
-from harness.checks.verdicts import CheckReport
+from harness.checks.verdicts import CheckReport, Violation
 from harness.report import timeline
 from harness.report.interleaving import interleaving
 from harness.report.ledger import LedgerRow, anchor, claims_ledger
@@ -28,6 +29,14 @@ logger = logging.getLogger(__name__)
 
 TOP = 5
 SHORT = 8  # task ids up to this long are shown as they are, not aliased
+
+# A violation's (kind, task_id, events) -> the frame its example is drawn from, and its
+# events in that frame: excerpts (interleaving.excerpt) when there is no whole frame.
+Excerpts = Mapping[tuple[str, str, tuple[int, ...]], tuple[pd.DataFrame, list[int]]]
+
+
+def excerpt_key(v: Violation) -> tuple[str, str, tuple[int, ...]]:
+    return (v.kind, v.task_id, tuple(v.events))
 
 
 def violations_json(report: CheckReport) -> dict[str, Any]:
@@ -51,10 +60,12 @@ def write_report(
     run_info: dict[str, Any],
     top: int = TOP,
     lease_given: float | None = None,
+    excerpts: Excerpts | None = None,
 ) -> None:
     """Write every report file into ``run_dir`` (which must exist).
 
-    Without the ``frame`` (a streamed analysis) the pages have no plots or interleavings.
+    Without the ``frame`` (a streamed analysis) the pages have no plots, and each shown
+    violation's interleaving is drawn from its entry in ``excerpts`` (none if absent).
     ``lease_given`` is the ``--lease-timeout`` the checks were given, if any (the
     header says where the lease came from).
     """
@@ -63,13 +74,13 @@ def write_report(
     _dump(run_dir / "violations.json", violations_json(report))
     _dump(run_dir / "summary.json", _summary(report, ledger, plots, run_info))
     lease = lease_given if lease_given is not None else run_info.get("lease_timeout")
-    examples, aliases = (
-        ({}, {})
-        if frame is None  # a streamed analysis: no whole frame to draw from
-        else _examples(
-            run_dir, frame, report, top, lease if isinstance(lease, int | float) else None
-        )
-    )
+    drawn = excerpts or {}
+
+    def source(v: Violation) -> tuple[pd.DataFrame, list[int]] | None:
+        return (frame, v.events) if frame is not None else drawn.get(excerpt_key(v))
+
+    known = lease if isinstance(lease, int | float) else None
+    examples, aliases = _examples(run_dir, source, report, top, known)
     page = Page(
         report=report,
         ledger=ledger,
@@ -122,20 +133,28 @@ def task_aliases(report: CheckReport, top: int) -> dict[str, str]:
 
 
 def _examples(
-    run_dir: Path, frame: pd.DataFrame, report: CheckReport, top: int, lease: float | None
+    run_dir: Path,
+    source: Callable[[Violation], tuple[pd.DataFrame, list[int]] | None],
+    report: CheckReport,
+    top: int,
+    lease: float | None,
 ) -> tuple[dict[str, list[Example]], dict[str, str]]:
     aliases = task_aliases(report, top)
     out: dict[str, list[Example]] = {}
     for kind, result in report.results.items():
         out[kind] = []
         for n, v in enumerate(result.violations[:top], start=1):
+            drawn = source(v)
+            if drawn is None:  # a streamed violation with no excerpt: listed, not drawn
+                continue
+            frame, events = drawn
             name, alias = anchor(kind, n), aliases[v.task_id]
-            pic = timeline.picture(frame, v.task_id, v.events, alias=alias, lease_timeout=lease)
+            pic = timeline.picture(frame, v.task_id, events, alias=alias, lease_timeout=lease)
             png, svg = "", ""  # no events of the task (e.g. an audit finding): no picture
             if pic.lanes:
                 png = f"timeline-{name}.png"
                 svg = timeline.save(pic, run_dir / png)
-            table = interleaving(frame, v.task_id, v.events, alias=alias)
+            table = interleaving(frame, v.task_id, events, alias=alias)
             out[kind].append(
                 Example(anchor=name, violation=v, alias=alias, table=table, png=png, svg=svg)
             )

@@ -20,7 +20,11 @@ from hypothesis import HealthCheck, given, settings
 import harness.analyze_stream as analyze_stream
 import harness.report.writer as report_writer
 from harness.analyze import analyze_run
+from harness.history import load_history
 from harness.history_stream import partition_of
+from harness.report import timeline
+from harness.report.interleaving import interleaving
+from harness.report.writer import excerpt_key
 from tests.harness.histories import T0, History
 from tests.harness.loader_strategies import Shards, canonical, histories
 
@@ -108,14 +112,18 @@ def naive_history() -> History:
     return h
 
 
-def test_a_naive_queue_history_with_violations_is_judged_the_same(tmp_path: Path) -> None:
-    h = naive_history()
-    by_process: dict[str, list[dict[str, Any]]] = {}
+def by_process(h: History) -> dict[str, list[dict[str, Any]]]:
+    """The history's events as one shard per process, as the recorder writes them."""
+    shards: dict[str, list[dict[str, Any]]] = {}
     for event in h.events:
-        by_process.setdefault(event["process"], []).append(event)
+        shards.setdefault(event["process"], []).append(event)
+    return shards
+
+
+def test_a_naive_queue_history_with_violations_is_judged_the_same(tmp_path: Path) -> None:
     statuses = {f"t{n}": {"status": "completed", "attempts": 1} for n in range(5)}
     audit = {"tasks": {**statuses, "t5": {"status": "missing"}}, "stats": {}}
-    run = write_run(tmp_path, list(by_process.values()), audit=audit)
+    run = write_run(tmp_path, list(by_process(naive_history()).values()), audit=audit)
     judgement = assert_same_judgement(run)
     assert judgement["verdict"] == "fail"
     assert {"double_claim", "lost"} <= {kind for kind, n in judgement["counts"].items() if n}
@@ -123,11 +131,48 @@ def test_a_naive_queue_history_with_violations_is_judged_the_same(tmp_path: Path
     assert len({partition_of(t, 8) for t in tasks}) > 1, "violations come from several parts"
 
 
+def test_the_streamed_examples_are_drawn_as_from_the_whole_history(tmp_path: Path) -> None:
+    """Each shown violation (the first ``top`` of each kind) has an excerpt, from
+    whichever partition holds its task, and draws from it the interleaving table and the
+    timeline the whole in-memory frame draws for the same global events."""
+    run = write_run(tmp_path, list(by_process(naive_history()).values()))
+    streamed = analyze_stream.check_streamed(
+        run, audit=None, lease_timeout=LEASE, drained=True, top=2
+    )
+    shown = [v for r in streamed.report.results.values() for v in r.violations[:2]]
+    assert len({partition_of(v.task_id, 8) for v in shown}) > 1, "from several partitions"
+    assert set(streamed.excerpts) == {excerpt_key(v) for v in shown}
+    frame = load_history(run, use_cache=False)
+    for v in shown:
+        part, events = streamed.excerpts[excerpt_key(v)]
+        assert interleaving(part, v.task_id, events) == interleaving(frame, v.task_id, v.events)
+        drawn = timeline.picture(part, v.task_id, events, alias="t", lease_timeout=LEASE)
+        assert drawn == timeline.picture(frame, v.task_id, v.events, alias="t", lease_timeout=LEASE)
+
+
 def test_the_streamed_report_pages_are_written(tmp_path: Path) -> None:
     run = write_run(tmp_path, [naive_history().events])
     analyze_run(run, stream=True)
     summary = orjson.loads((run / "summary.json").read_bytes())
     assert summary["verdict"] == "fail"
-    assert summary["plots"] == []
-    assert "double_claim" in (run / "report.md").read_text()
+    assert summary["plots"] == []  # plots need the whole frame
+    page = (run / "report.md").read_text()
+    frame = load_history(run, use_cache=False)
+    shown = [
+        (kind, v)
+        for kind, n in summary["results"].items()
+        for v in analyze_run_violations(run, kind)[: report_writer.TOP]
+        if n["count"]
+    ]
+    assert {kind for kind, _ in shown} >= {"double_claim", "lost"}
+    for kind, v in shown:  # each drawn as the in-memory report draws it
+        table = interleaving(frame, v["task_id"], v["events"]).markdown()
+        assert table in page, f"{kind} {v['task_id']}: interleaving missing"
+    assert list(run.glob("timeline-*.png")), "the timelines are drawn"
     assert (run / "index.html").stat().st_size > 0
+
+
+def analyze_run_violations(run: Path, kind: str) -> list[dict[str, Any]]:
+    """violations.json's violations of one kind, in the order the report shows them."""
+    document = orjson.loads((run / "violations.json").read_bytes())
+    return [v for v in document["violations"] if v["kind"] == kind]
