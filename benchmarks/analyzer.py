@@ -11,8 +11,11 @@ from the child's own rusage), the checks alone on the loaded frame, a cached rel
 and the line-by-line pure-Python reference. Prints the analyzer's ratio to the
 fastest reader (wall time) and to the cheapest reader and the reference (CPU time,
 robust to other load on the machine) against the targets, and writes
-benchmarks/out/analyzer.json. ``--stream`` measures ``harness analyze --stream`` alone
-(for histories larger than memory: ``--events 100000000 --out /big/disk --stream``).
+benchmarks/out/analyzer.json. Beside them, for information: the fastest *strict* reader
+(one that refuses the wrong JSON types the analyzer refuses, probed in the same child:
+``benchmarks._readers.probe_strictness``) and the analyzer's ratio to it. ``--stream``
+measures ``harness analyze --stream`` alone (for histories larger than memory:
+``--events 100000000 --out /big/disk --stream``).
 """
 
 from __future__ import annotations
@@ -144,7 +147,9 @@ def measure_readers(run_dir: Path) -> dict[str, Any]:
     readers = [_in_child(measure_reader, name, run_dir) for name in READERS]
     timed = [r for r in readers if r["available"]]
     fastest = min(timed, key=lambda r: r["seconds"])
-    return {"readers": readers, "fastest": fastest}
+    strict = [r for r in timed if r["strict"]]
+    fastest_strict = min(strict, key=lambda r: r["seconds"]) if strict else None
+    return {"readers": readers, "fastest": fastest, "fastest_strict": fastest_strict}
 
 
 def prepare(
@@ -207,6 +212,7 @@ def main() -> None:
         "vs_fastest_reader_cpu": min(r["cpu_seconds"] for r in readers["readers"] if r["available"])
         / fast["end_to_end_cpu_s"],
         "end_to_end_ev_s": n / fast["end_to_end_s"],
+        **_strict_ratios(readers["fastest_strict"], fast),
         "checks_ev_s": n / fast["checks_s"],
         "cached_load_ev_s": n / fast["cached_load_s"],
         "peak_gb": fast["peak_gb"],
@@ -223,19 +229,37 @@ def main() -> None:
     print(f"wrote {OUT / 'analyzer.json'}")
 
 
+def _strict_ratios(strict: dict[str, Any] | None, fast: dict[str, Any]) -> dict[str, Any]:
+    """The analyzer against the fastest reader that is as strict as it must be (info)."""
+    if strict is None:
+        return {}
+    return {
+        "fastest_strict_reader": strict["reader"],
+        "vs_fastest_strict_reader": strict["seconds"] / fast["end_to_end_s"],
+        "vs_fastest_strict_reader_cpu": strict["cpu_seconds"] / fast["end_to_end_cpu_s"],
+    }
+
+
 def _print(result: dict[str, Any], planted: dict[str, int]) -> None:
     print(f"events: {result['events']:,}")
     for reader in result["readers"]:
         if reader["available"]:
             rate = result["events"] / reader["seconds"]
-            print(f"  reader {reader['reader']:32} {rate:>12,.0f} ev/s wall "
-                  f"({reader['seconds']:.1f} s, {reader['cpu_seconds']:.1f} s CPU)")  # fmt: skip
+            lax = ", ".join(reader["accepts_wrong_types"])
+            strictness = "strict" if reader["strict"] else f"accepts {lax}"
+            print(f"  reader {reader['reader']:38} {rate:>12,.0f} ev/s wall "
+                  f"({reader['seconds']:.1f} s, {reader['cpu_seconds']:.1f} s CPU; "
+                  f"{strictness})")  # fmt: skip
         else:
-            print(f"  reader {reader['reader']:32} not installed")
+            print(f"  reader {reader['reader']:38} not installed")
     ana = result["analyzer"]
     print(f"  analyzer end to end {result['end_to_end_ev_s']:>12,.0f} ev/s wall "
           f"({ana['end_to_end_s']:.1f} s, {ana['end_to_end_cpu_s']:.1f} s CPU)")  # fmt: skip
     print(f"  baseline: {result['fastest_reader']}")
+    if "fastest_strict_reader" in result:
+        print(f"  fastest strict reader: {result['fastest_strict_reader']}; analyzer / it: "
+              f"{result['vs_fastest_strict_reader']:.2f} wall, "
+              f"{result['vs_fastest_strict_reader_cpu']:.2f} CPU (no target)")  # fmt: skip
     for key, target in TARGETS.items():
         if key not in result:
             continue
