@@ -197,6 +197,7 @@ def test_two_processes_merge_into_one_history(safe_plain: Deployment, tmp_path: 
     submitted = {e["task_id"] for e in _ok(events, "submit")}
     stats = httpx.get(safe_plain.base_url + "/stats", timeout=10).json()
     assert len(submitted) == 300 == sum(stats.values())
+    assert (run_dir / "audit.json").exists(), f"no audit: {run.get('audit_error')}"
     audit = json.loads((run_dir / "audit.json").read_text())
     assert set(audit["tasks"]) == submitted
 
