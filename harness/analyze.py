@@ -100,6 +100,7 @@ def analyze_run(
             top=top,
             lease_given=lease_timeout,
             excerpts=streamed.excerpts,
+            plot_data=streamed.plots,
         )
         return report
     frame = load_history(run_dir, write_cache=cache)

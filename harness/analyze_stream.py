@@ -10,14 +10,17 @@ runs :func:`harness.checks.runner.check_views` on each and merges the reports:
 - metrics: counts add up; ``events``, ``duration_s``, ``processes`` come from pass 1;
   ``tasks`` and ``workers`` are counted as distinct names; rates recomputed.
 
-Then the violations the report shows (the first ``top`` of each kind) are drawn from
-their partitions, each partition with one to show read once more: a few rows each
-(:func:`harness.report.interleaving.excerpt`), kept once the spill folder is gone.
+The plots' data is gathered per partition on the whole history's time bins and added
+up (:func:`harness.report.plots.merged`: counts exactly; the latency sample is each
+partition's share of it). Then the violations the report shows (the first ``top`` of
+each kind) are drawn from their partitions, each partition with one to show read once
+more: a few rows each (:func:`harness.report.interleaving.excerpt`), kept once the
+spill folder is gone.
 
-Not the same as the in-memory path (documented in reports/README): the report pages
-carry no plots (they need the whole frame in memory); the ``unexpected`` check's
-excuse for submits whose answer was lost (a global budget of task-less ops) is applied
-within partition 0 only.
+Not the same as the in-memory path (documented in reports/README): the latency plot's
+points are another sample when the history has more paired ops than it shows; the
+``unexpected`` check's excuse for submits whose answer was lost (a global budget of
+task-less ops) is applied within partition 0 only.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from harness.history_stream import (
     partition_history,
     partition_of,
 )
+from harness.report import plots
 from harness.report.interleaving import excerpt
 from harness.report.writer import Excerpts, excerpt_key
 
@@ -58,11 +62,12 @@ BLOCK_BYTES = 64 << 20  # shard bytes read at a time in pass 1
 
 @dataclass(frozen=True, slots=True)
 class Streamed:
-    """A streamed analysis: the merged report, and the excerpts its shown violations
-    are drawn from (``write_report(..., excerpts=)``)."""
+    """A streamed analysis: the merged report, the excerpts its shown violations are
+    drawn from and the plots' data (``write_report(..., excerpts=, plots=)``)."""
 
     report: CheckReport
     excerpts: Excerpts = field(default_factory=dict)
+    plots: plots.PlotData | None = None  # None: the history had no events
 
 
 def check_streamed(
@@ -82,8 +87,8 @@ def check_streamed(
     spill = Path(tempfile.mkdtemp(prefix=".stream-", dir=run_dir))
     try:
         parts = partition_history(shards, spill, k, bar.add, block_bytes=BLOCK_BYTES)
-        report, index = _check_partitions(parts, audit, lease_timeout, drained, bar)
-        return Streamed(report, _excerpts(report, parts, index, top))
+        report, index, drawn = _check_partitions(parts, audit, lease_timeout, drained, bar)
+        return Streamed(report, _excerpts(report, parts, index, top), drawn)
     finally:
         shutil.rmtree(spill, ignore_errors=True)
         bar.done()
@@ -95,11 +100,11 @@ def _check_partitions(
     lease_timeout: float | None,
     drained: bool | None,
     bar: _Bar,
-) -> tuple[CheckReport, dict[int, dict[int, int]]]:
-    """The merged report, and per partition (by number) its violations' local event
-    indices -> the global ones."""
+) -> tuple[CheckReport, dict[int, dict[int, int]], plots.PlotData | None]:
+    """The merged report, per partition (by number) its violations' local event
+    indices -> the global ones, and the plots' data of the whole history."""
     k = len(parts.paths)
-    reports, keys, numbers = [], [], []
+    reports, keys, numbers, drawn = [], [], [], []
     totals: dict[str, Any] = {"tasks": 0, "workers": set()}
     for n, path in enumerate(parts.paths):
         frame = partition_frame(path, parts.shards)
@@ -119,11 +124,15 @@ def _check_partitions(
         reports.append(report)
         keys.append(_keys(frame, report))
         numbers.append(n)
+        line = plots.span_timeline(frame, parts.first_ns, parts.last_ns)
+        share = -(-plots.SAMPLE * len(frame) // max(parts.events, 1))  # rounded up
+        drawn.append(plots.plot_data(frame, line, share))
         names = [str(t) for t in views.task_names.to_numpy()]
         totals["tasks"] += sum(partition_of(t, k) == n for t in names)
         totals["workers"].update(_actor_names(frame, views.claims["actor"].to_numpy()))
     index = _renumbering(parts, keys)
-    return _merged(reports, index, parts, totals), dict(zip(numbers, index, strict=True))
+    local = dict(zip(numbers, index, strict=True))
+    return _merged(reports, index, parts, totals), local, plots.merged(drawn) if drawn else None
 
 
 def _excerpts(

@@ -4,12 +4,17 @@ Everything is binned with numpy first, so a 10-million-event run plots in about 
 time of a small one. latency.png shows every op's latency as a point coloured by its
 outcome (ok / fail / info) beside the per-operation p50 and p99 lines; both use at
 most ``SAMPLE`` ops (a seeded sample).
+
+What is drawn is gathered first (:func:`plot_data`: per-bin event counts, fault
+windows, the latency sample) and drawn after (:func:`draw`), so a streamed analysis
+gathers it per partition on the whole history's bins and adds the parts up
+(:func:`merged`): the counts exactly, the latency sample in proportion to each part.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +40,12 @@ class Timeline:
     width_s: float  # seconds per bin
     bins: int
     seconds: np.ndarray  # per event, from t0
+    end_s: float  # the history's last event, from t0
 
-    def of(self, mask: np.ndarray) -> np.ndarray:
-        """Events per second in each bin, for the events selected by ``mask``."""
+    def count(self, mask: np.ndarray) -> np.ndarray:
+        """Events in each bin, for the events selected by ``mask``."""
         index = np.minimum((self.seconds[mask] / self.width_s).astype(np.int64), self.bins - 1)
-        return np.bincount(index, minlength=self.bins) / self.width_s
+        return np.bincount(index, minlength=self.bins)
 
     @property
     def x(self) -> np.ndarray:
@@ -48,11 +54,18 @@ class Timeline:
 
 def timeline(frame: pd.DataFrame) -> Timeline:
     time = frame["time_ns"].to_numpy()
-    seconds = (time - time[0]) / 1e9
-    duration = max(float(seconds[-1]), 1e-3)
+    return span_timeline(frame, int(time[0]), int(time[-1]))
+
+
+def span_timeline(frame: pd.DataFrame, first_ns: int, last_ns: int) -> Timeline:
+    """The bins of a history from ``first_ns`` to ``last_ns``, with ``frame``'s events
+    placed on them (the whole history's frame, or one part of it)."""
+    seconds = (frame["time_ns"].to_numpy() - first_ns) / 1e9
+    duration = max((last_ns - first_ns) / 1e9, 1e-3)
     width = max(duration / BINS, 1.0) if duration > 10 else duration / 20
     bins = int(np.ceil(duration / width)) + 1
-    return Timeline(t0=int(time[0]), width_s=width, bins=bins, seconds=seconds)
+    end = (last_ns - first_ns) / 1e9
+    return Timeline(t0=first_ns, width_s=width, bins=bins, seconds=seconds, end_s=end)
 
 
 def fault_windows(frame: pd.DataFrame, line: Timeline) -> list[tuple[float, float, str]]:
@@ -69,8 +82,7 @@ def fault_windows(frame: pd.DataFrame, line: Timeline) -> list[tuple[float, floa
             open_.setdefault(fault, at)
         elif data.get("phase") == "stop" and fault in open_:
             windows.append((open_.pop(fault), at, fault))
-    end = float(line.seconds[-1])
-    windows += [(start, end, fault) for fault, start in open_.items()]
+    windows += [(start, line.end_s, fault) for fault, start in open_.items()]
     return windows
 
 
@@ -105,11 +117,66 @@ def _masks(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LatencySample:
+    """Paired ops: invoke time (s from t0), latency (ms), outcome and op names."""
+
+    seconds: np.ndarray
+    ms: np.ndarray
+    outcome: np.ndarray
+    op: np.ndarray
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlotData:
+    """What the plots draw: on ``line``'s bins (its per-event ``seconds`` unused), the
+    events counted per bin for each of :func:`_masks`, the fault windows, and the
+    latency sample."""
+
+    line: Timeline
+    counts: dict[str, np.ndarray]
+    windows: list[tuple[float, float, str]]
+    latency: LatencySample
+
+
 def plot_all(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
     """Write throughput.png, latency.png and backlog.png; returns their paths."""
-    line = timeline(frame)
-    windows = fault_windows(frame, line)
-    masks = _masks(frame)
+    return draw(plot_data(frame, timeline(frame)), out_dir)
+
+
+def plot_data(frame: pd.DataFrame, line: Timeline, sample: int = SAMPLE) -> PlotData:
+    """The plots' data from ``frame`` on ``line`` (at most ``sample`` latency points)."""
+    counts = {name: line.count(mask) for name, mask in _masks(frame).items()}
+    rows = _latency_rows(frame, sample)
+    outcome = frame["outcome"].cat.categories.to_numpy()[frame["outcome"].cat.codes.to_numpy()]
+    latency = LatencySample(
+        seconds=line.seconds[rows],
+        ms=frame["latency_ns"].to_numpy()[rows] / 1e6,
+        outcome=outcome[rows].astype(str),
+        op=frame["f"].cat.categories.to_numpy()[frame["f"].cat.codes.to_numpy()[rows]].astype(str),
+    )
+    empty = replace(line, seconds=np.empty(0))
+    return PlotData(line=empty, counts=counts, windows=fault_windows(frame, line), latency=latency)
+
+
+def merged(parts: list[PlotData]) -> PlotData:
+    """The plots' data of a history from its parts' (all on the same bins)."""
+    first = parts[0]
+    counts = {name: np.sum([p.counts[name] for p in parts], axis=0) for name in first.counts}
+    windows = sorted(w for p in parts for w in p.windows)
+    latency = LatencySample(
+        **{
+            name: np.concatenate([getattr(p.latency, name) for p in parts])
+            for name in ("seconds", "ms", "outcome", "op")
+        }
+    )
+    return PlotData(line=first.line, counts=counts, windows=windows, latency=latency)
+
+
+def draw(data: PlotData, out_dir: Path) -> list[Path]:
+    """Write throughput.png, latency.png and backlog.png from ``data``."""
+    line, windows, counts = data.line, data.windows, data.counts
+    rates = {name: n / line.width_s for name, n in counts.items()}
     return [
         _plot(
             out_dir / "throughput.png",
@@ -117,16 +184,16 @@ def plot_all(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
             "per second",
             line,
             windows,
-            {"claims": line.of(masks["claim"]), "completions": line.of(masks["complete"])},
+            {"claims": rates["claim"], "completions": rates["complete"]},
         ),
-        _latency_plot(out_dir / "latency.png", frame, line, windows),
+        _latency_plot(out_dir / "latency.png", data.latency, line, windows),
         _plot(
             out_dir / "backlog.png",
             "Backlog: pending and processing",
             "tasks",
             line,
             windows,
-            _backlog(line, masks),
+            _backlog(counts),
         ),
     ]
 
@@ -159,37 +226,33 @@ def _plot(
 OUTCOME_COLOURS = {"ok": "tab:green", "fail": "tab:orange", "info": "tab:red"}
 
 
-def _latency_rows(frame: pd.DataFrame) -> np.ndarray:
-    """Paired ops' invoke rows (at most ``SAMPLE``, a seeded sample)."""
+def _latency_rows(frame: pd.DataFrame, sample: int = SAMPLE) -> np.ndarray:
+    """Paired ops' invoke rows (at most ``sample``, a seeded sample)."""
     invokes = rows_where(frame, "type", "invoke") & (frame["latency_ns"].to_numpy() >= 0)
     rows = np.flatnonzero(invokes)
-    if len(rows) > SAMPLE:
-        rows = np.sort(np.random.default_rng(0).choice(rows, SAMPLE, replace=False))
+    if len(rows) > sample:
+        rows = np.sort(np.random.default_rng(0).choice(rows, sample, replace=False))
     return rows
 
 
 def _latency_plot(
-    path: Path, frame: pd.DataFrame, line: Timeline, windows: list[tuple[float, float, str]]
+    path: Path, sample: LatencySample, line: Timeline, windows: list[tuple[float, float, str]]
 ) -> Path:
     """Every op's latency as a point coloured by outcome, beside the quantile lines."""
     fig, (points, lines) = plt.subplots(
         1, 2, figsize=(12, 3.4), dpi=100, sharey=True, gridspec_kw={"width_ratios": [1, 1]}
     )
     try:
-        rows = _latency_rows(frame)
-        ms = frame["latency_ns"].to_numpy()[rows] / 1e6
-        outcome = frame["outcome"].cat.categories.to_numpy()[
-            frame["outcome"].cat.codes.to_numpy()[rows]
-        ]
+        ms, outcome = sample.ms, sample.outcome
         for name, colour in OUTCOME_COLOURS.items():
             chosen = outcome == name
             if chosen.any():
                 rare = name != "ok"  # failures and unknowns drawn larger, on top
-                points.scatter(line.seconds[rows][chosen], ms[chosen], s=12 if rare else 3,
+                points.scatter(sample.seconds[chosen], ms[chosen], s=12 if rare else 3,
                                alpha=0.85 if rare else 0.4, color=colour, zorder=3 if rare else 2,
                                label=f"{name} ({int(chosen.sum()):,})",
                                rasterized=True, linewidths=0)  # fmt: skip
-        for n, (label, values) in enumerate(_latency_series(frame, line, rows).items()):
+        for n, (label, values) in enumerate(_latency_series(sample, line).items()):
             lines.plot(line.x, values, label=label, linewidth=1.2, color=f"C{n // 2}",
                        linestyle="-" if label.endswith("p50") else "--")  # fmt: skip
         for ax, title in ((points, "Every operation's latency, by outcome"),
@@ -211,18 +274,17 @@ def _latency_plot(
     return path
 
 
-def _latency_series(frame: pd.DataFrame, line: Timeline, rows: np.ndarray) -> dict[str, np.ndarray]:
+def _latency_series(sample: LatencySample, line: Timeline) -> dict[str, np.ndarray]:
     ops = pd.DataFrame(
         {
-            "f": frame["f"].cat.codes.to_numpy()[rows],
-            "bin": np.minimum((line.seconds[rows] / line.width_s).astype(np.int64), line.bins - 1),
-            "ms": frame["latency_ns"].to_numpy()[rows] / 1e6,
+            "f": sample.op,
+            "bin": np.minimum((sample.seconds / line.width_s).astype(np.int64), line.bins - 1),
+            "ms": sample.ms,
         }
     )
     out: dict[str, np.ndarray] = {}
-    categories = list(frame["f"].cat.categories)
     for f in LATENCY_OPS:
-        sub = ops[ops["f"] == categories.index(f)]
+        sub = ops[ops["f"].to_numpy() == f]
         if not len(sub):
             continue
         q = sub.groupby("bin")["ms"].quantile(np.array([0.5, 0.99])).unstack()
@@ -233,11 +295,11 @@ def _latency_series(frame: pd.DataFrame, line: Timeline, rows: np.ndarray) -> di
     return out
 
 
-def _backlog(line: Timeline, masks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _backlog(counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Submitted-not-claimed and claimed-not-finished, from the history alone."""
 
     def count(name: str) -> np.ndarray:
-        return np.cumsum(line.of(masks[name]) * line.width_s)
+        return np.cumsum(counts[name])
 
     claimed, rescued = count("claim"), count("rescue")
     pending = count("submit") - claimed + rescued

@@ -21,7 +21,7 @@ from harness.checks.verdicts import CheckReport, Violation
 from harness.report import timeline
 from harness.report.interleaving import interleaving
 from harness.report.ledger import LedgerRow, anchor, claims_ledger
-from harness.report.plots import plot_all
+from harness.report.plots import PlotData, draw, plot_all
 from harness.report.render import Example, Page, html_page, markdown
 from harness.report.summary import run_summary
 
@@ -61,16 +61,21 @@ def write_report(
     top: int = TOP,
     lease_given: float | None = None,
     excerpts: Excerpts | None = None,
+    plot_data: PlotData | None = None,
 ) -> None:
     """Write every report file into ``run_dir`` (which must exist).
 
-    Without the ``frame`` (a streamed analysis) the pages have no plots, and each shown
-    violation's interleaving is drawn from its entry in ``excerpts`` (none if absent).
+    Without the ``frame`` (a streamed analysis) the plots are drawn from ``plot_data``
+    (none if absent) and each shown violation's interleaving from its entry in
+    ``excerpts`` (none if absent).
     ``lease_given`` is the ``--lease-timeout`` the checks were given, if any (the
     header says where the lease came from).
     """
     ledger = claims_ledger(report)
-    plots = [] if frame is None else [p.name for p in plot_all(frame, run_dir)]
+    if frame is not None:
+        plots = [p.name for p in plot_all(frame, run_dir)]
+    else:
+        plots = [] if plot_data is None else [p.name for p in draw(plot_data, run_dir)]
     _dump(run_dir / "violations.json", violations_json(report))
     _dump(run_dir / "summary.json", _summary(report, ledger, plots, run_info))
     lease = lease_given if lease_given is not None else run_info.get("lease_timeout")

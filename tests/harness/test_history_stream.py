@@ -22,7 +22,7 @@ import harness.report.writer as report_writer
 from harness.analyze import analyze_run
 from harness.history import load_history
 from harness.history_stream import partition_of
-from harness.report import timeline
+from harness.report import plots, timeline
 from harness.report.interleaving import interleaving
 from harness.report.writer import excerpt_key
 from tests.harness.histories import T0, History
@@ -45,6 +45,7 @@ def _no_plots(monkeypatch: pytest.MonkeyPatch) -> None:
     took this module past its timeout on a loaded machine (test_report renders them).
     ``judged`` passes ``top=0`` for the same reason (no per-violation timelines)."""
     monkeypatch.setattr(report_writer, "plot_all", lambda frame, out_dir, *a, **k: [])
+    monkeypatch.setattr(report_writer, "draw", lambda data, out_dir, *a, **k: [])
 
 
 def write_run(root: Path, shards: list[list[dict[str, Any]]], audit: Any = None) -> Path:
@@ -150,12 +151,61 @@ def test_the_streamed_examples_are_drawn_as_from_the_whole_history(tmp_path: Pat
         assert drawn == timeline.picture(frame, v.task_id, v.events, alias="t", lease_timeout=LEASE)
 
 
+def plot_data_of_both(run: Path) -> tuple[plots.PlotData, plots.PlotData]:
+    """The plots' data of the in-memory path and of the streamed one."""
+    frame = load_history(run, use_cache=False)
+    whole = plots.plot_data(frame, plots.timeline(frame))
+    streamed = analyze_stream.check_streamed(run, audit=None, lease_timeout=LEASE, drained=True)
+    assert streamed.plots is not None
+    return whole, streamed.plots
+
+
+def assert_same_plot_data(whole: plots.PlotData, parts: plots.PlotData) -> None:
+    """Same bins, counts and fault windows; the same latency points (every op is in
+    the sample of a history this small), in another order."""
+    assert (parts.line.t0, parts.line.bins, parts.line.end_s) == (
+        whole.line.t0,
+        whole.line.bins,
+        whole.line.end_s,
+    )
+    assert parts.line.width_s == pytest.approx(whole.line.width_s)
+    assert parts.counts.keys() == whole.counts.keys()
+    for name, counts in whole.counts.items():
+        assert parts.counts[name].tolist() == counts.tolist(), name
+    assert parts.windows == whole.windows
+
+    def points(sample: plots.LatencySample) -> list[tuple[float, float, str, str]]:
+        columns = (sample.seconds, sample.ms, sample.outcome, sample.op)
+        return sorted(zip(*(c.tolist() for c in columns), strict=True))
+
+    assert points(parts.latency) == points(whole.latency)
+
+
+@pytest.mark.timeout(600)  # a streamed analysis per example; slow beside CPU burners
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shards=histories(busy=True))
+def test_the_streamed_plots_add_up_to_the_whole_historys(shards: Shards) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        assert_same_plot_data(*plot_data_of_both(write_run(Path(tmp), shards)))
+
+
+def test_a_fault_window_left_open_runs_to_the_historys_end_in_both(tmp_path: Path) -> None:
+    h = naive_history()  # its nemesis window starts and is never stopped
+    h.op("w2", "claim", task_id="t5", worker_id="w2", token="c")  # events after the marker
+    run = write_run(tmp_path, list(by_process(h).values()))
+    whole, parts = plot_data_of_both(run)
+    assert len(whole.windows) == 1
+    assert whole.windows[0][1] == whole.line.end_s
+    assert_same_plot_data(whole, parts)
+
+
 def test_the_streamed_report_pages_are_written(tmp_path: Path) -> None:
     run = write_run(tmp_path, [naive_history().events])
     analyze_run(run, stream=True)
     summary = orjson.loads((run / "summary.json").read_bytes())
     assert summary["verdict"] == "fail"
-    assert summary["plots"] == []  # plots need the whole frame
+    assert summary["plots"] == ["throughput.png", "latency.png", "backlog.png"]
+    assert all((run / name).read_bytes().startswith(b"\x89PNG") for name in summary["plots"])
     page = (run / "report.md").read_text()
     frame = load_history(run, use_cache=False)
     shown = [
