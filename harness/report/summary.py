@@ -26,8 +26,12 @@ def run_summary(
     run_info: dict[str, Any],
     *,
     lease_given: float | None = None,
+    windows: list[tuple[float, float, str]] | None = None,
 ) -> list[Row]:
-    """(question, answer) rows, in reading order."""
+    """(question, answer) rows, in reading order; ``windows``: the fault windows when
+    there is no ``frame`` to read them from (a streamed analysis's plot data)."""
+    if frame is not None:
+        windows = fault_windows(frame, timeline(frame))
     m = report.metrics
     return [
         ("verdict", _verdict(report)),
@@ -39,7 +43,7 @@ def run_summary(
         ("lease", _lease(frame, report, run_info, lease_given)),
         (
             "nemesis windows",
-            _nemesis(frame, run_info) if frame is not None else _streamed(run_info),
+            _nemesis(windows, run_info) if windows is not None else _streamed(run_info),
         ),
     ]
 
@@ -111,8 +115,7 @@ def lease_origin(frame: pd.DataFrame, run_info: dict[str, Any], given: float | N
     return "none: the API gave no expires_at and no lease timeout was given"
 
 
-def _nemesis(frame: pd.DataFrame, run_info: dict[str, Any]) -> str:
-    windows = fault_windows(frame, timeline(frame))
+def _nemesis(windows: list[tuple[float, float, str]], run_info: dict[str, Any]) -> str:
     configured = ", ".join(str(f) for f in run_info.get("nemesis") or [])
     points = str(run_info.get("faults") or "").replace(",", ", ")
     also = f"; fault points: {points}" if points else ""

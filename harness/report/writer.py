@@ -91,7 +91,13 @@ def write_report(
         ledger=ledger,
         plots=plots,
         run_info=run_info,
-        summary=run_summary(frame, report, run_info, lease_given=lease_given),
+        summary=run_summary(
+            frame,
+            report,
+            run_info,
+            lease_given=lease_given,
+            windows=None if plot_data is None else plot_data.windows,
+        ),
         examples=examples,
         aliases=aliases,
     )

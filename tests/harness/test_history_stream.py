@@ -220,6 +220,14 @@ def test_the_streamed_report_pages_are_written(tmp_path: Path) -> None:
         assert table in page, f"{kind} {v['task_id']}: interleaving missing"
     assert list(run.glob("timeline-*.png")), "the timelines are drawn"
     assert (run / "index.html").stat().st_size > 0
+    streamed_faults = nemesis_row(page)
+    analyze_run(run, stream=False)
+    assert streamed_faults == nemesis_row((run / "report.md").read_text())
+    assert streamed_faults.startswith("| nemesis windows | 1: kill ")
+
+
+def nemesis_row(page: str) -> str:
+    return next(line for line in page.splitlines() if line.startswith("| nemesis windows |"))
 
 
 def analyze_run_violations(run: Path, kind: str) -> list[dict[str, Any]]:
