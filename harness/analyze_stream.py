@@ -63,7 +63,7 @@ BLOCK_BYTES = 64 << 20  # shard bytes read at a time in pass 1
 @dataclass(frozen=True, slots=True)
 class Streamed:
     """A streamed analysis: the merged report, the excerpts its shown violations are
-    drawn from and the plots' data (``write_report(..., excerpts=, plots=)``)."""
+    drawn from and the plots' data (``write_report(..., excerpts=, plot_data=)``)."""
 
     report: CheckReport
     excerpts: Excerpts = field(default_factory=dict)

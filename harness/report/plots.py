@@ -148,12 +148,17 @@ def plot_data(frame: pd.DataFrame, line: Timeline, sample: int = SAMPLE) -> Plot
     """The plots' data from ``frame`` on ``line`` (at most ``sample`` latency points)."""
     counts = {name: line.count(mask) for name, mask in _masks(frame).items()}
     rows = _latency_rows(frame, sample)
-    outcome = frame["outcome"].cat.categories.to_numpy()[frame["outcome"].cat.codes.to_numpy()]
+
+    def names(column: str) -> np.ndarray:
+        values = frame[column]
+        chosen: np.ndarray = values.cat.categories.to_numpy()[values.cat.codes.to_numpy()[rows]]
+        return chosen.astype(str)
+
     latency = LatencySample(
         seconds=line.seconds[rows],
         ms=frame["latency_ns"].to_numpy()[rows] / 1e6,
-        outcome=outcome[rows].astype(str),
-        op=frame["f"].cat.categories.to_numpy()[frame["f"].cat.codes.to_numpy()[rows]].astype(str),
+        outcome=names("outcome"),
+        op=names("f"),
     )
     empty = replace(line, seconds=np.empty(0))
     return PlotData(line=empty, counts=counts, windows=fault_windows(frame, line), latency=latency)
