@@ -147,6 +147,7 @@ def _excerpts(
             wanted[partition_of(v.task_id, k)].append(v)
     out = {}
     for n, shown in sorted(wanted.items()):
+        frame = None  # one partition in memory at a time
         frame = partition_frame(parts.paths[n], parts.shards)
         local = {g: ell for ell, g in index.get(n, {}).items()}
         for v in shown:

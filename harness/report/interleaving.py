@@ -107,7 +107,9 @@ def excerpt(
 
     Kept: the task's events, their ops' partners and the proof, with the proof's
     partners (where its window starts); positions (``index``, ``invoke_index``,
-    ``completion_index``) renumbered in the same order, -1 for a partner left out.
+    ``completion_index``) renumbered in the same order, -1 for a partner left out; the
+    categorical columns keep only their own values (an excerpt is a few rows, not a
+    partition's million task ids).
     """
     proof = np.asarray(event_indices, dtype=np.int64)
     invokes = frame["invoke_index"].to_numpy()
@@ -116,6 +118,8 @@ def excerpt(
     position = np.full(len(frame), -1, dtype=np.int64)
     position[rows] = np.arange(len(rows))
     out = frame.iloc[rows].reset_index(drop=True)
+    for name in out.columns[out.dtypes == "category"]:  # not the whole frame's ids
+        out[name] = out[name].cat.remove_unused_categories()
     out["index"] = np.arange(len(rows), dtype=np.int64)
     for name in ("invoke_index", "completion_index"):
         pointers = out[name].to_numpy()

@@ -42,6 +42,7 @@ def test_an_excerpt_draws_the_same_interleaving_and_timeline(shards: Shards) -> 
     for v in violations:
         part, events = excerpt(frame, v.task_id, v.events)
         assert len(part) <= len(frame)
+        assert len(part["task_id"].cat.categories) <= len(part)  # its own ids only
         assert part["time_ns"].to_numpy()[events].tolist() == (
             frame["time_ns"].to_numpy()[v.events].tolist()
         )
