@@ -3,8 +3,11 @@
 Both paths run on the same run folder (random small histories from the loader's
 Hypothesis strategies, and a literal history with violations of several kinds); the
 streamed verdict, counts, metrics and violations (task, events, explanation) must equal
-the in-memory ones. The streamed path is forced to many partitions, so tasks are split
-across spill files even in a small history. Memory and speed: benchmarks/analyzer.py.
+the in-memory ones, and so must what its report draws: each shown violation's
+interleaving table and timeline, the plots' bins, counts and fault windows, and (in a
+history this small, every op sampled) the latency points. The streamed path is forced
+to many partitions, so tasks are split across spill files even in a small history.
+Memory and speed: benchmarks/analyzer.py.
 """
 
 from __future__ import annotations
@@ -211,7 +214,7 @@ def test_the_streamed_report_pages_are_written(tmp_path: Path) -> None:
     shown = [
         (kind, v)
         for kind, n in summary["results"].items()
-        for v in analyze_run_violations(run, kind)[: report_writer.TOP]
+        for v in violations_of(run, kind)[: report_writer.TOP]
         if n["count"]
     ]
     assert {kind for kind, _ in shown} >= {"double_claim", "lost"}
@@ -230,7 +233,7 @@ def nemesis_row(page: str) -> str:
     return next(line for line in page.splitlines() if line.startswith("| nemesis windows |"))
 
 
-def analyze_run_violations(run: Path, kind: str) -> list[dict[str, Any]]:
+def violations_of(run: Path, kind: str) -> list[dict[str, Any]]:
     """violations.json's violations of one kind, in the order the report shows them."""
     document = orjson.loads((run / "violations.json").read_bytes())
     return [v for v in document["violations"] if v["kind"] == kind]
