@@ -215,7 +215,7 @@ def test_defaults_alone_write_a_report_folder(safe_plain: Deployment, tmp_path: 
     run = json.loads((run_dir / "run.json").read_text())
     assert run["profile"] == "mixed"
     assert run["stop_reason"] in ("stopped", "drained"), _why(out, safe_plain)
-    assert (run_dir / "report.md").exists(), (run, _why(out, safe_plain))
+    assert (run_dir / "report.md").exists(), f"{run}\n{_why(out, safe_plain)}"  # str: in full
     (line,) = _verdict_lines(out)
     assert line.endswith(f"report: {Path('reports') / run_dir.name / 'report.md'}")
     # The safe queue under the defaults must pass: not merely "not fail" (an unknown
