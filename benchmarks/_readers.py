@@ -110,7 +110,7 @@ READERS: dict[str, Callable[[list[Path]], int]] = {
 }
 
 _VALID = '{"process":"p","type":"invoke","f":"submit","time_ns":5,"task_id":"t"}'
-# Lines the analyzer rejects for their JSON types (tests/harness/test_history_formats.py).
+# Lines the analyzer refuses (held to it by tests/benchmarks/test_readers.py).
 WRONG_TYPES = {
     "time_ns of 1.5": '{"process":"p","type":"invoke","f":"submit","time_ns":1.5}',
     'time_ns of "12"': '{"process":"p","type":"invoke","f":"submit","time_ns":"12"}',
