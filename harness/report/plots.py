@@ -141,7 +141,12 @@ class PlotData:
 
 def plot_all(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
     """Write throughput.png, latency.png and backlog.png; returns their paths."""
-    return draw(plot_data(frame, timeline(frame)), out_dir)
+    return draw(whole_plot_data(frame), out_dir)
+
+
+def whole_plot_data(frame: pd.DataFrame) -> PlotData:
+    """The plots' data of a whole history's frame, on its own time bins."""
+    return plot_data(frame, timeline(frame))
 
 
 def plot_data(frame: pd.DataFrame, line: Timeline, sample: int = SAMPLE) -> PlotData:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from harness.checks.verdicts import CheckReport, Verdict
-from harness.report.plots import fault_windows, rows_where, timeline
+from harness.report.plots import rows_where
 
 Row = tuple[str, str]
 NOT_RECORDED = "not recorded"
@@ -28,10 +28,8 @@ def run_summary(
     lease_given: float | None = None,
     windows: list[tuple[float, float, str]] | None = None,
 ) -> list[Row]:
-    """(question, answer) rows, in reading order; ``windows``: the fault windows when
-    there is no ``frame`` to read them from (a streamed analysis's plot data)."""
-    if frame is not None:
-        windows = fault_windows(frame, timeline(frame))
+    """(question, answer) rows, in reading order; ``windows``: the run's fault windows
+    (the plots' data: :func:`harness.report.plots.fault_windows`), None if not read."""
     m = report.metrics
     return [
         ("verdict", _verdict(report)),

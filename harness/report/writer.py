@@ -21,7 +21,7 @@ from harness.checks.verdicts import CheckReport, Violation
 from harness.report import timeline
 from harness.report.interleaving import interleaving
 from harness.report.ledger import LedgerRow, anchor, claims_ledger
-from harness.report.plots import PlotData, draw, plot_all
+from harness.report.plots import PlotData, draw, whole_plot_data
 from harness.report.render import Example, Page, html_page, markdown
 from harness.report.summary import run_summary
 
@@ -65,17 +65,16 @@ def write_report(
 ) -> None:
     """Write every report file into ``run_dir`` (which must exist).
 
-    Without the ``frame`` (a streamed analysis) the plots are drawn from ``plot_data``
-    (none if absent) and each shown violation's interleaving from its entry in
-    ``excerpts`` (none if absent).
+    The plots and the run summary's fault windows come from ``frame`` or, without it (a
+    streamed analysis), from ``plot_data`` (none if absent); each shown violation's
+    interleaving from ``frame`` or its entry in ``excerpts`` (none if absent).
     ``lease_given`` is the ``--lease-timeout`` the checks were given, if any (the
     header says where the lease came from).
     """
     ledger = claims_ledger(report)
     if frame is not None:
-        plots = [p.name for p in plot_all(frame, run_dir)]
-    else:
-        plots = [] if plot_data is None else [p.name for p in draw(plot_data, run_dir)]
+        plot_data = whole_plot_data(frame)
+    plots = [] if plot_data is None else [p.name for p in draw(plot_data, run_dir)]
     _dump(run_dir / "violations.json", violations_json(report))
     _dump(run_dir / "summary.json", _summary(report, ledger, plots, run_info))
     lease = lease_given if lease_given is not None else run_info.get("lease_timeout")

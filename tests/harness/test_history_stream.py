@@ -47,7 +47,6 @@ def _no_plots(monkeypatch: pytest.MonkeyPatch) -> None:
     """The judgement is compared, not the pictures: drawing PNGs for 80 random examples
     took this module past its timeout on a loaded machine (test_report renders them).
     ``judged`` passes ``top=0`` for the same reason (no per-violation timelines)."""
-    monkeypatch.setattr(report_writer, "plot_all", lambda frame, out_dir, *a, **k: [])
     monkeypatch.setattr(report_writer, "draw", lambda data, out_dir, *a, **k: [])
 
 
@@ -157,7 +156,7 @@ def test_the_streamed_examples_are_drawn_as_from_the_whole_history(tmp_path: Pat
 def plot_data_of_both(run: Path) -> tuple[plots.PlotData, plots.PlotData]:
     """The plots' data of the in-memory path and of the streamed one."""
     frame = load_history(run, use_cache=False)
-    whole = plots.plot_data(frame, plots.timeline(frame))
+    whole = plots.whole_plot_data(frame)
     streamed = analyze_stream.check_streamed(run, audit=None, lease_timeout=LEASE, drained=True)
     assert streamed.plots is not None
     return whole, streamed.plots
